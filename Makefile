@@ -1,0 +1,30 @@
+# The two commands: `make demo` and `make test`. Both create the environment when needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?= -m "not slow"
+
+.PHONY: venv test test-all lint demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q "torch>=2.3"
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q "triton>=3.0" || echo "triton unavailable: Triton kernel tests will be skipped"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	MINRNN_DATA_DIR=$${MINRNN_DATA_DIR:-$(CURDIR)/../shared/data} $(PY) -m pytest $(PYTEST_ARGS)
+
+test-all: PYTEST_ARGS =
+test-all: test
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

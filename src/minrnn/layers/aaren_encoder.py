@@ -1,0 +1,74 @@
+"""``AarenEncoderLayer``: a drop-in for ``torch.nn.TransformerEncoderLayer`` with Aaren as the mixer."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from minrnn.layers.aaren import Aaren
+
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+class AarenEncoderLayer(nn.Module):
+    """Same arguments and structure as ``nn.TransformerEncoderLayer`` (post- or pre-norm residual blocks, a
+    feed-forward network, dropout), with self-attention replaced by :class:`minrnn.Aaren`. At (512, 8, 2048)
+    it has 3,152,896 parameters: the Transformer layer's 3,152,384 plus the 512-dim learned query.
+
+    Aaren is causal by construction: ``src_mask`` must be None and ``is_causal`` is accepted for
+    compatibility. ``src_key_padding_mask`` (B, T), True at padding, is supported only for right padding
+    (padding after the real tokens), where causal outputs of real tokens never see it.
+
+    Like the torch layer, ``batch_first`` defaults to False: src is (T, B, d_model) unless batch_first=True.
+    ``forward_with_state``/``step`` expose the recurrent form.
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        fk = {"device": device, "dtype": dtype}
+        self.self_attn = Aaren(d_model, nhead, bias=bias, **fk)
+        self.linear1 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
+        self.norm_first, self.batch_first = norm_first, batch_first
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
+        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        if isinstance(activation, str):
+            if activation not in _ACTIVATIONS:
+                raise ValueError(f"activation must be 'relu', 'gelu' or a callable, got {activation!r}")
+            activation = _ACTIVATIONS[activation]
+        self.activation = activation
+
+    def _ff(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def _block(self, x: torch.Tensor, mix) -> tuple[torch.Tensor, object]:
+        if self.norm_first:
+            y, state = mix(self.norm1(x))
+            x = x + self.dropout1(y)
+            return x + self._ff(self.norm2(x)), state
+        y, state = mix(x)
+        x = self.norm1(x + self.dropout1(y))
+        return self.norm2(x + self._ff(x)), state
+
+    def forward_with_state(self, src: torch.Tensor, state=None):
+        """Batch-first src (B, T, d_model) -> (out (B, T, d_model), Aaren state)."""
+        return self._block(src, lambda x: self.self_attn(x, state))
+
+    def step(self, x_t: torch.Tensor, state=None):
+        """x_t (B, d_model) -> (y_t (B, d_model), state): one token in O(1)."""
+        return self._block(x_t, lambda x: self.self_attn.step(x, state))
+
+    def forward(self, src: torch.Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
+        """src: (T, B, d_model), or (B, T, d_model) when batch_first. Returns a tensor of the same shape."""
+        if src_mask is not None:
+            raise ValueError("src_mask must be None: Aaren is causal by construction and takes no attention mask")
+        x = src if self.batch_first else src.transpose(0, 1)
+        out, _ = self.forward_with_state(x)
+        if src_key_padding_mask is not None:
+            out = out.masked_fill(src_key_padding_mask.unsqueeze(-1).to(torch.bool), 0.0)
+        return out if self.batch_first else out.transpose(0, 1)

@@ -1,0 +1,106 @@
+"""Backend registry: the seam between the public ops and their implementations.
+
+Every op (``linear_scan``, ``min_gru``, ``min_lstm``, ``aaren``) has named backends. A backend is a
+function on already-validated float32/float64 tensors that returns what the op returns. Fused CPU and
+Triton kernels register themselves here, so callers of :mod:`minrnn.functional` never change.
+
+``backend="auto"`` picks the registered backend with the highest priority whose ``supports`` predicate
+accepts the inputs (device, dtype, whether gradients are needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+OPS = ("linear_scan", "min_gru", "min_lstm", "aaren")
+
+# Modules imported lazily the first time a backend is resolved; each registers its backends on import.
+# Optional ones (kernels that need a compiler or triton) may fail to import: they are then skipped.
+_BUILTIN_MODULES = (
+    "minrnn.ops.linear_scan",
+    "minrnn.ops.gated",
+    "minrnn.ops.aaren",
+)
+_OPTIONAL_MODULES = (
+    "minrnn.ops.cpu_fused",
+    "minrnn.ops.triton",
+)
+
+
+def _always(*tensors: torch.Tensor) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One implementation of one op.
+
+    Attributes:
+        op: which op it implements (one of :data:`OPS`).
+        name: the name users pass as ``backend=``.
+        fn: the implementation; same positional arguments and return value as the op.
+        priority: higher wins under ``backend="auto"``.
+        supports: predicate over the op's tensor arguments (None for absent ones).
+    """
+
+    op: str
+    name: str
+    fn: Callable
+    priority: int = 0
+    supports: Callable[..., bool] = _always
+
+
+_REGISTRY: dict[str, dict[str, Backend]] = {op: {} for op in OPS}
+_loaded = False
+
+
+def register(op: str, name: str, fn: Callable, *, priority: int = 0,
+             supports: Callable[..., bool] | None = None) -> None:
+    """Register ``fn`` as backend ``name`` of ``op`` (replacing one of the same name)."""
+    if op not in _REGISTRY:
+        raise ValueError(f"op must be one of {OPS}, got {op!r}")
+    _REGISTRY[op][name] = Backend(op, name, fn, priority, supports or _always)
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in _BUILTIN_MODULES:
+        importlib.import_module(mod)
+    for mod in _OPTIONAL_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            pass
+
+
+def backends(op: str) -> list[str]:
+    """Names of the registered backends of ``op``, best first."""
+    _load()
+    return [b.name for b in sorted(_REGISTRY[op].values(), key=lambda b: -b.priority)]
+
+
+def resolve(op: str, name: str, *tensors: torch.Tensor | None) -> Backend:
+    """Return the backend ``name`` of ``op``; ``"auto"`` picks the best one supporting ``tensors``."""
+    _load()
+    table = _REGISTRY[op]
+    if not isinstance(name, str):
+        raise TypeError(f"backend must be a string, got {type(name).__name__}")
+    if name == "auto":
+        for b in sorted(table.values(), key=lambda b: -b.priority):
+            if b.supports(*tensors):
+                return b
+        raise RuntimeError(f"no backend of {op} supports these inputs")
+    if name not in table:
+        raise ValueError(f"backend must be 'auto' or one of {sorted(table)} for {op}, got {name!r}")
+    b = table[name]
+    if not b.supports(*tensors):
+        dev = next((t.device for t in tensors if t is not None), None)
+        raise ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev})")
+    return b
