@@ -1,0 +1,1 @@
+"""Tasks: each module has ``main(argv) -> int`` and is reached through ``minrnn train TASK``."""
