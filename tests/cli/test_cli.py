@@ -33,7 +33,8 @@ def test_unknown_task_mixer_and_command(tmp_path, trained_run, capsys):
     assert main(["train", "lm", "--data", str(text), "--out", str(tmp_path / "x"), "--mixer", "rwkv"]) == 2
     assert "mixer" in _err_line(capsys)
     assert not (tmp_path / "x").exists()
-    assert main(["train", "lm", "--data", str(text), "--out", str(tmp_path / "x"), "--set", "model.foo=1"]) == 2
+    assert main(["train", "lm", "--data", str(text), "--out", str(tmp_path / "x"),
+                 "--set", "model.foo=1"]) == 2
     assert "foo" in _err_line(capsys)
     assert main(["frobnicate"]) == 2
 
