@@ -23,8 +23,8 @@ from minrnn.train.loop import CKPT_DIR
 
 SECTIONS = ("model", "train")
 DEFAULT_MODEL = {"mixer": "mingru", "d_model": 128, "n_layers": 3, "conv_kernel": 4, "mlp": True}
-DEFAULT_TRAIN = {"steps": 1000, "batch_size": 32, "context": 128, "lr": 3e-3, "warmup_steps": 50,
-                 "eval_every": 100, "eval_batches": 8}
+DEFAULT_TRAIN = {"steps": 1000, "batch_size": 32, "context": 128, "lr": 3e-3, "eval_every": 100,
+                 "eval_batches": 8}  # warmup_steps defaults to min(50, steps // 10)
 FLAGS = {  # argparse dest -> (section, key)
     "mixer": ("model", "mixer"), "d_model": ("model", "d_model"), "n_layers": ("model", "n_layers"),
     "conv_kernel": ("model", "conv_kernel"), "expansion": ("model", "expansion"),
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--stop-at", type=int, help="stop after this step (the schedule still spans --steps)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     g = p.add_argument_group("model/train shortcuts")
     g.add_argument("--mixer")
     for name, typ in (("d_model", int), ("n_layers", int), ("conv_kernel", int), ("expansion", float),
@@ -57,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve_configs(args) -> tuple[LMConfig | None, dict, TrainConfig]:
-    """Merge defaults, config file, flags and --set; returns (model dict, TrainConfig)."""
+def resolve_configs(args) -> tuple[BackboneConfig, dict, TrainConfig]:
+    """Merge defaults, config file, flags and --set -> (BackboneConfig, LMConfig extras, TrainConfig)."""
     cfg = {"model": dict(DEFAULT_MODEL), "train": dict(DEFAULT_TRAIN)}
     for sec, vals in load_json_config(args.config).items():
         if sec not in SECTIONS:
@@ -70,6 +71,7 @@ def resolve_configs(args) -> tuple[LMConfig | None, dict, TrainConfig]:
         if getattr(args, dest, None) is not None:
             cfg[sec][key] = getattr(args, dest)
     cfg = apply_overrides(cfg, args.set, SECTIONS)
+    cfg["train"].setdefault("warmup_steps", min(50, int(cfg["train"].get("steps", 1)) // 10))
     model = dict(cfg["model"])
     tie = model.pop("tie_weights", False)
     backbone = BackboneConfig.from_dict(model)
@@ -102,6 +104,8 @@ def batch_fns(corpus: CharCorpus, cfg: TrainConfig):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     backbone, extra, tcfg = resolve_configs(args)
     out = Path(args.out)
     if (out / CKPT_DIR).exists() and not args.resume:
