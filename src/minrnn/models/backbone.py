@@ -19,8 +19,8 @@ class Backbone(nn.Module):
 
     Order information: the recurrent mixers (mingru, minlstm, gru, lstm, mamba) are order-aware by
     construction and the transformer uses rotary position embeddings. An Aaren layer alone averages its
-    prefix with content-based weights (its output does not depend on the order within the prefix); set ``conv_kernel > 0``
-    to give Aaren stacks local order information.
+    prefix with content-based weights (its output does not depend on the order within the prefix); set
+    ``conv_kernel > 0`` to give Aaren stacks local order information.
     """
 
     def __init__(self, cfg: BackboneConfig):
