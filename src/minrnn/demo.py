@@ -31,6 +31,17 @@ def _loadavg() -> str:
         return "n/a"
 
 
+def _default_threads() -> int:
+    """2 threads (or the core count if smaller); 1 when other processes already load the cores, where two
+    OpenMP threads contending for busy cores run several times slower than one."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0] > cores - 0.5
+    except OSError:
+        busy = False
+    return 1 if busy else max(1, min(2, cores))
+
+
 def _git_rev() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -66,13 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default="shakespeare", help="'shakespeare' or a UTF-8 text file")
     p.add_argument("--steps", type=int, default=DEMO_TRAIN["steps"])
     p.add_argument("--seed", type=int, default=1337)
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--threads", type=int,
+                   help="torch CPU threads (default: 2, or 1 when the machine is already busy)")
     p.add_argument("--out", help="run directory (default: runs/demo-<UTC time>)")
     p.add_argument("--mixers", default="mingru,transformer", help="comma-separated mixers to compare")
     p.add_argument("--results", help="append a markdown record of this run to this file")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    if args.threads is None:
+        args.threads = _default_threads()
     torch.set_num_threads(args.threads)
+    print(f"demo: {args.threads} torch thread(s), loadavg {_loadavg()}", file=sys.stderr)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(args.out or f"runs/demo-{stamp}")
     out.mkdir(parents=True, exist_ok=True)
