@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model, _, vocab = lm.load_run(out / results[0]["mixer"])
     g = torch.Generator().manual_seed(args.seed)
-    sample = vocab.decode(model.generate(vocab.encode("ROMEO:"), 300, temperature=0.8, generator=g))
+    prompt = next(c for c in ("ROMEO:", "\n", vocab.chars[0]) if all(ch in vocab.stoi for ch in c))
+    sample = vocab.decode(model.generate(vocab.encode(prompt), 300, temperature=0.8, generator=g))
     total = time.perf_counter() - t0
     width = max(len(r["mixer"]) for r in results)
     lines = [f"{'model':<{width}}  params     val loss (nats/char)  train wall (s)",
@@ -130,7 +131,7 @@ def _write_results(path: Path, args, argv, results, total, sample) -> None:
 |---|---|---|---|---|---|
 {rows}
 
-Sample ({results[0]['mixer']}, temperature 0.8, prompt "ROMEO:"):
+Sample ({results[0]['mixer']}, temperature 0.8):
 
 ```
 {sample}
