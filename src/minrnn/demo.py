@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write_results(path: Path, args, argv, results, total, sample) -> None:
-    cmd = "minrnn demo " + " ".join(argv if argv is not None else sys.argv[1:])
+    cmd = ("python scripts/demo.py " if argv is None else "minrnn demo ") + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    if os.environ.get("MINRNN_DATA_DIR"):
+        cmd = f"MINRNN_DATA_DIR={os.environ['MINRNN_DATA_DIR']} {cmd}"
     rows = "\n".join(f"| {r['mixer']} | {r['params']:,} | {r['val_loss']:.4f} | {r['train_loss']:.4f} | "
                      f"{r['wall_s']:.0f} | {r['loadavg_start']} -> {r['loadavg_end']} |" for r in results)
     text = f"""

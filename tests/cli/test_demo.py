@@ -14,4 +14,4 @@ def test_demo_runs_and_records(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "mingru" in out and "transformer" in out and "sample" in out
     md = res.read_text()
-    assert "| mingru |" in md and "| transformer |" in md and "Command: `minrnn demo" in md
+    assert "| mingru |" in md and "| transformer |" in md and "Command: `" in md and "minrnn demo" in md
