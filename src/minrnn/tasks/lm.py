@@ -37,8 +37,8 @@ FLAGS = {  # argparse dest -> (section, key)
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="minrnn train lm", description="Train a character-level language model.")
-    p.add_argument("--data", default="shakespeare",
-                   help="a UTF-8 text file, or 'shakespeare' (MINRNN_DATA_DIR, cache, or download)")
+    p.add_argument("--data", help="a UTF-8 text file, or 'shakespeare' (MINRNN_DATA_DIR, cache, or download);"
+                   " default: shakespeare, or the resumed run's file")
     p.add_argument("--out", required=True, help="output directory (checkpoint, metrics.jsonl, loss.png)")
     p.add_argument("--config", help="JSON file with 'model' and 'train' sections")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
@@ -58,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve_configs(args) -> tuple[BackboneConfig, dict, TrainConfig]:
-    """Merge defaults, config file, flags and --set -> (BackboneConfig, LMConfig extras, TrainConfig)."""
-    cfg = {"model": dict(DEFAULT_MODEL), "train": dict(DEFAULT_TRAIN)}
+def resolve_configs(args, stored: dict | None = None) -> tuple[BackboneConfig, dict, TrainConfig]:
+    """Merge defaults (or the ``stored`` run's config when resuming), config file, flags and --set
+    -> (BackboneConfig, LMConfig extras, TrainConfig)."""
+    if stored is not None:
+        model = {**stored["model"]["backbone"], "tie_weights": stored["model"].get("tie_weights", False)}
+        cfg = {"model": model, "train": dict(stored["train"])}
+    else:
+        cfg = {"model": dict(DEFAULT_MODEL), "train": dict(DEFAULT_TRAIN)}
     for sec, vals in load_json_config(args.config).items():
         if sec not in SECTIONS:
             raise ValueError(f"unknown config section {sec!r} in {args.config}; expected {SECTIONS}")
@@ -106,17 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    backbone, extra, tcfg = resolve_configs(args)
     out = Path(args.out)
     if (out / CKPT_DIR).exists() and not args.resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    if args.resume:  # the stored run decides the model; the data must match
-        stored = read_config(out / CKPT_DIR)
-        backbone = BackboneConfig.from_dict(stored["model"]["backbone"])
-        extra = {"tie_weights": stored["model"]["tie_weights"]}
-        if args.data == "shakespeare" and stored.get("data"):
-            args.data = stored["data"]
-    path = resolve_text_source(args.data)
+    stored = read_config(out / CKPT_DIR) if args.resume else None  # resume: the stored run is the base config
+    backbone, extra, tcfg = resolve_configs(args, stored)
+    path = resolve_text_source(args.data or (stored or {}).get("data") or "shakespeare")
     corpus = CharCorpus.from_file(path, context=tcfg.context)
     if args.resume and stored["vocab"] != corpus.vocab.to_dict():
         raise ValueError(f"--resume: data {str(path)!r} has a different vocabulary from the stored run")
