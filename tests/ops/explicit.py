@@ -32,3 +32,21 @@ def causal_softmax_attention(scores, values):
     mask = torch.ones(T, T, dtype=torch.bool).tril()
     w = torch.softmax(s.masked_fill(~mask, float("-inf")), dim=-1)
     return torch.einsum("bhti,bihd->bthd", w, values)
+
+
+def cpu_backends(op: str, dtype=torch.float64, exclude=()) -> list[str]:
+    """Registered backends of ``op`` that accept CPU tensors of ``dtype`` (a GPU-only kernel is left out)."""
+    from minrnn.ops.registry import backends, resolve
+
+    x = torch.zeros(1, 2, 1, dtype=dtype)
+    probe = {"aaren": (x[..., 0], x.unsqueeze(-1), None, None, None)}.get(op, (x, x, x, x[:, 0]))
+    usable = []
+    for name in backends(op):
+        if name in exclude:
+            continue
+        try:
+            resolve(op, name, *probe)
+        except ValueError:
+            continue
+        usable.append(name)
+    return usable

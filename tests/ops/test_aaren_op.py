@@ -3,10 +3,9 @@ import torch
 
 from minrnn.functional import aaren
 from minrnn.ops.aaren import combine
-from minrnn.ops.registry import backends
-from tests.ops.explicit import causal_softmax_attention
+from tests.ops.explicit import causal_softmax_attention, cpu_backends
 
-BACKENDS = backends("aaren")
+BACKENDS = cpu_backends("aaren")
 
 
 def _inputs(B, T, H, Dv, scale=3.0, seed=0, dtype=torch.float64):

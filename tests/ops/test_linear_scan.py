@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from minrnn.functional import linear_scan
-from minrnn.ops.registry import backends
-from tests.ops.explicit import scan_loop
+from tests.ops.explicit import cpu_backends, scan_loop
 
 EXACT = ["reference", "chunked"]
 LENGTHS = [1, 2, 7, 64, 257]
@@ -54,7 +53,7 @@ def test_float32_relative(backend):
     assert (h.double() - want).abs().max() / want.abs().max() <= 1e-5
 
 
-@pytest.mark.parametrize("backend", backends("linear_scan"))
+@pytest.mark.parametrize("backend", cpu_backends("linear_scan"))
 def test_default_h0_is_zero(backend):
     a, b, _ = _inputs(2, 9, 3, torch.float64, positive_a=True)
     h1, _ = linear_scan(a, b, backend=backend)
@@ -73,7 +72,7 @@ def test_chunked_continuation_equals_whole(backend, split):
     assert torch.allclose(last2, last, atol=1e-12)
 
 
-@pytest.mark.parametrize("backend", backends("linear_scan"))
+@pytest.mark.parametrize("backend", cpu_backends("linear_scan"))
 def test_gradcheck(backend):
     a, b, h0 = _inputs(2, 6, 3, torch.float64, positive_a=True)
     a = a.clamp_min(0.1)
