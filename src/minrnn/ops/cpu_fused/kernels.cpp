@@ -7,7 +7,7 @@
 // offsets cu[0..N] (cu[0] = 0, cu[N] = L); sequence n covers rows cu[n] .. cu[n+1]-1. A batch (B, T, D) is
 // the special case cu = {0, T, 2T, ..., BT}. States are (N, D).
 //
-// Work split. Items are (sequence n, block of DB contiguous channels); OpenMP runs items in parallel, each
+// Work split. Items are (sequence n, block of contiguous channels: whole rows when there are enough sequences); OpenMP runs items in parallel, each
 // item walks its sequence in time order (backward: reverse order) and the innermost loop runs over the
 // contiguous channels of its block, so every step reads and writes whole cache lines.
 //
@@ -15,6 +15,7 @@
 //   linear scan  h_t = a_t h_{t-1} + b_t
 //   minGRU       z = sigmoid(x), a = sigmoid(-x), b = z g(c)
 //   minLSTM      d = logsigmoid(i) - logsigmoid(f), a = sigmoid(-d) = f', b = sigmoid(d) g(c) = i' g(c)
+//                (f' = f / (f + i) = 1 / (1 + i / f) = sigmoid(-d) with f, i the gate sigmoids)
 //   g(c) = c + 0.5 (c >= 0), sigmoid(c) (c < 0)
 // Backward: g_t = dL/dh_t + a_{t+1} g_{t+1} (reverse linear scan), dL/da_t = g_t h_{t-1}, dL/db_t = g_t; the
 // gate gradients are formed in the same pass from the logits (nothing but the outputs is saved).
@@ -22,12 +23,22 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 namespace {
 
-constexpr int64_t DB = 64;  // channels per work item
+constexpr int64_t DBMAX = 1024;  // most channels per work item
+
+// Channels per work item: whole rows (contiguous reads) unless that leaves too few items for the threads.
+inline int64_t block_width(int64_t N, int64_t D, int nth) {
+  int64_t want_items = 4 * static_cast<int64_t>(nth);
+  int64_t splits = N >= want_items ? 1 : (want_items + N - 1) / N;
+  int64_t w = (D + splits - 1) / splits;
+  w = ((w + 15) / 16) * 16;
+  return std::max<int64_t>(16, std::min(w, DBMAX));
+}
 
 template <typename F>
 void parallel_items(int64_t n_items, int nth, F&& f) {
@@ -36,14 +47,73 @@ void parallel_items(int64_t n_items, int nth, F&& f) {
   for (int64_t it = 0; it < n_items; ++it) f(it);
 }
 
-// sigmoid(x) and sigmoid(-x) with one exp of a non-positive argument (never overflows).
+// ---- elementwise math. float uses branch-free polynomial exp/log (Cephes coefficients, ~1-2 ulp) that the
+// compiler vectorises; double uses libm (exactness over speed). ----
+
+inline float bits_to_float(int32_t i) {
+  float f;
+  std::memcpy(&f, &i, 4);
+  return f;
+}
+
+inline int32_t float_to_bits(float f) {
+  int32_t i;
+  std::memcpy(&i, &f, 4);
+  return i;
+}
+
+// exp(x) for x <= 88; 0 below -87.3 (where float would go subnormal).
+inline float vexp(float x) {
+  const float xc = std::max(x, -87.3f);
+  const float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest
+  const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  const float scale = bits_to_float((static_cast<int32_t>(n) + 127) << 23);
+  return x < -87.3f ? 0.0f : e * scale;
+}
+inline double vexp(double x) { return std::exp(x); }
+
+// log(x) for normal x > 0.
+inline float vlog(float x) {
+  const int32_t bits = float_to_bits(x);
+  float e = static_cast<float>(((bits >> 23) & 0xff) - 126);
+  float m = bits_to_float((bits & 0x007fffff) | 0x3f000000);  // [0.5, 1)
+  const bool small = m < 0.707106781186547524f;
+  e = small ? e - 1.0f : e;
+  m = small ? m + m - 1.0f : m - 1.0f;
+  const float z = m * m;
+  float y = 7.0376836292e-2f;
+  y = y * m - 1.1514610310e-1f;
+  y = y * m + 1.1676998740e-1f;
+  y = y * m - 1.2420140846e-1f;
+  y = y * m + 1.4249322787e-1f;
+  y = y * m - 1.6668057665e-1f;
+  y = y * m + 2.0000714765e-1f;
+  y = y * m - 2.4999993993e-1f;
+  y = y * m + 3.3333331174e-1f;
+  y = y * m * z;
+  y += -2.12194440e-4f * e;
+  y += -0.5f * z;
+  return m + y + 0.693359375f * e;
+}
+inline double vlog(double x) { return std::log(x); }
+
+// sigmoid(x) and sigmoid(-x) with one exp of a non-positive argument (never overflows); also returns
+// e = exp(-|x|).
 template <typename T>
-inline void sig_pair(T x, T& pos, T& neg) {
-  T e = std::exp(-std::fabs(x));
-  T inv = T(1) / (T(1) + e);
-  T ei = e * inv;
+inline T sig_pair(T x, T& pos, T& neg) {
+  const T e = vexp(-std::fabs(x));
+  const T inv = T(1) / (T(1) + e);
+  const T ei = e * inv;
   pos = x >= T(0) ? inv : ei;
   neg = x >= T(0) ? ei : inv;
+  return e;
 }
 
 // g(c) and g'(c).
@@ -55,10 +125,15 @@ inline void g_and_grad(T c, T& gc, T& dg) {
   dg = c >= T(0) ? T(1) : s * sn;
 }
 
-// log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)).
+// d = logsigmoid(i) - logsigmoid(f) = softplus(-f) - softplus(-i)
+//   = max(-f, 0) - max(-i, 0) + log((1 + exp(-|f|)) / (1 + exp(-|i|)));  also sigmoid(-f), sigmoid(-i).
 template <typename T>
-inline T log_sigmoid(T x) {
-  return std::min(x, T(0)) - std::log1p(std::exp(-std::fabs(x)));
+inline T lstm_logit(T f, T i, T& sfn, T& sin_) {
+  const T ef = vexp(-std::fabs(f)), ei = vexp(-std::fabs(i));
+  const T pf = T(1) + ef, pi = T(1) + ei;
+  sfn = f >= T(0) ? ef / pf : T(1) / pf;
+  sin_ = i >= T(0) ? ei / pi : T(1) / pi;
+  return std::max(-f, T(0)) - std::max(-i, T(0)) + vlog(pf / pi);
 }
 
 // ---- coefficient functors: coef() gives (a, b); grad() writes the input gradients from g_t and h_{t-1}
@@ -95,21 +170,18 @@ struct GRU {  // in = {gate, candidate}
 template <typename T>
 struct LSTM {  // in = {forget, input, candidate}
   static inline void coef(const T* const* in, int64_t k, T& a, T& b) {
-    T d = log_sigmoid(in[1][k]) - log_sigmoid(in[0][k]);
-    T z, gc, dg;
+    T sfn, sin_, z, gc, dg;
+    const T d = lstm_logit(in[0][k], in[1][k], sfn, sin_);
     sig_pair(d, z, a);
     g_and_grad(in[2][k], gc, dg);
     b = z * gc;
   }
   static inline T grad(const T* const* in, int64_t k, T g, T hprev, T* const* out) {
-    T f = in[0][k], i = in[1][k];
-    T d = log_sigmoid(i) - log_sigmoid(f);
-    T z, a, gc, dg, sf, sfn, si, sin_;
+    T sfn, sin_, z, a, gc, dg;
+    const T d = lstm_logit(in[0][k], in[1][k], sfn, sin_);
     sig_pair(d, z, a);
     g_and_grad(in[2][k], gc, dg);
-    sig_pair(f, sf, sfn);
-    sig_pair(i, si, sin_);
-    T dd = g * z * a * (gc - hprev);  // dL/dd; dd/df = -sigmoid(-f), dd/di = sigmoid(-i)
+    const T dd = g * z * a * (gc - hprev);  // dL/dd; dd/df = -sigmoid(-f), dd/di = sigmoid(-i)
     out[0][k] = -dd * sfn;
     out[1][k] = dd * sin_;
     out[2][k] = g * z * dg;
@@ -120,10 +192,10 @@ struct LSTM {  // in = {forget, input, candidate}
 template <typename T, template <typename> class Op, int NIN>
 void gated_fwd(const T* const* in, const T* h0, T* h, T* hlast, const int64_t* cu, int64_t N, int64_t D,
                int nth) {
-  const int64_t nb = (D + DB - 1) / DB;
+  const int64_t DB = block_width(N, D, nth), nb = (D + DB - 1) / DB;
   parallel_items(N * nb, nth, [&](int64_t it) {
     const int64_t n = it / nb, d0 = (it % nb) * DB, w = std::min(DB, D - d0);
-    T st[DB];
+    T st[DBMAX];
     for (int64_t j = 0; j < w; ++j) st[j] = h0[n * D + d0 + j];
     for (int64_t t = cu[n]; t < cu[n + 1]; ++t) {
       const int64_t base = t * D + d0;
@@ -142,10 +214,10 @@ void gated_fwd(const T* const* in, const T* h0, T* h, T* hlast, const int64_t* c
 template <typename T, template <typename> class Op, int NIN>
 void gated_bwd(const T* const* in, const T* h, const T* h0, const T* gh, const T* glast, T* const* out,
                T* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {
-  const int64_t nb = (D + DB - 1) / DB;
+  const int64_t DB = block_width(N, D, nth), nb = (D + DB - 1) / DB;
   parallel_items(N * nb, nth, [&](int64_t it) {
     const int64_t n = it / nb, d0 = (it % nb) * DB, w = std::min(DB, D - d0);
-    T g[DB], anext[DB];
+    T g[DBMAX], anext[DBMAX];
     for (int64_t j = 0; j < w; ++j) {
       g[j] = glast[n * D + d0 + j];
       anext[j] = T(1);
