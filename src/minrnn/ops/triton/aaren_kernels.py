@@ -98,7 +98,7 @@ def aaren_bwd_kernel(S, V, O, MA, UA, M0, U0, W0, GO, GM, GU, GW, MT, UT, WT, DS
     if HAS_STATE:
         m0 = tl.load(M0 + idx).to(acc)
     else:
-        m0 = tl.load(MT + idx) * 0.0 + float("-inf")
+        m0 = float("-inf")
     gU2 = tl.zeros([BLOCK_V], acc) + gU
     n_chunks = tl.cdiv(end - start, BLOCK_T)
     for c in range(0, n_chunks):
