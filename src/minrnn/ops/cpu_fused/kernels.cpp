@@ -43,7 +43,7 @@ inline int64_t block_width(int64_t N, int64_t D, int nth) {
 template <typename F>
 void parallel_items(int64_t n_items, int nth, F&& f) {
   if (nth < 1) nth = 1;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && n_items > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1 && n_items > 1)
   for (int64_t it = 0; it < n_items; ++it) f(it);
 }
 

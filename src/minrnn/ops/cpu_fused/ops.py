@@ -34,8 +34,13 @@ def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None) -> torch.Tensor:
     return torch.arange(B + 1, dtype=torch.int64) * T
 
 
-def _threads() -> int:
-    return max(1, torch.get_num_threads())
+_PARALLEL_MIN_ELEMENTS = 1 << 18
+
+
+def _threads(numel: int) -> int:
+    """torch's thread count, or 1 for small problems (thread wake-up costs more than it saves, and a lot more
+    on an oversubscribed machine, where a descheduled thread stalls the whole parallel region)."""
+    return max(1, torch.get_num_threads()) if numel >= _PARALLEL_MIN_ELEMENTS else 1
 
 
 class _GatedFn(torch.autograd.Function):
@@ -48,7 +53,7 @@ class _GatedFn(torch.autograd.Function):
         h = torch.empty_like(xs[0])
         h_last = torch.empty_like(h0)
         getattr(lib, f"mr_{kernel}_fwd")(int(h.dtype == torch.float64), _ptrs(*xs), h0.data_ptr(), h.data_ptr(),
-                                         h_last.data_ptr(), cu.data_ptr(), cu.numel() - 1, D, _threads())
+                                         h_last.data_ptr(), cu.data_ptr(), cu.numel() - 1, D, _threads(h.numel()))
         ctx.kernel = kernel
         ctx.save_for_backward(cu, h0, h, *xs)
         return h, h_last
@@ -64,7 +69,7 @@ class _GatedFn(torch.autograd.Function):
         D = h.shape[-1]
         getattr(library(), f"mr_{ctx.kernel}_bwd")(
             int(h.dtype == torch.float64), _ptrs(*xs), h.data_ptr(), h0.data_ptr(), grad_h.data_ptr(),
-            grad_last.data_ptr(), _ptrs(*grads), grad_h0.data_ptr(), cu.data_ptr(), cu.numel() - 1, D, _threads())
+            grad_last.data_ptr(), _ptrs(*grads), grad_h0.data_ptr(), cu.data_ptr(), cu.numel() - 1, D, _threads(h.numel()))
         return (None, None, grad_h0, *grads)
 
 
@@ -95,7 +100,7 @@ class _AarenFn(torch.autograd.Function):
         if has_state:
             m0, u0, w0 = m0.contiguous(), u0.contiguous(), w0.contiguous()
         library().mr_aaren_fwd(int(s.dtype == torch.float64), _ptrs(s, v, m0, u0, w0, o, m_all, u_all, mT, uT, wT),
-                               int(has_state), cu.data_ptr(), N, H, Dv, _threads())
+                               int(has_state), cu.data_ptr(), N, H, Dv, _threads(v.numel()))
         ctx.has_state = has_state
         ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT,
                               *((m0, u0, w0) if has_state else ()))
@@ -113,7 +118,7 @@ class _AarenFn(torch.autograd.Function):
         library().mr_aaren_bwd(int(s.dtype == torch.float64),
                                _ptrs(s, v, o, m_all, u_all, m0, u0, w0, go, gm, gu, gw, mT, uT, wT,
                                      ds, dv, dm0, du0, dw0),
-                               int(ctx.has_state), cu.data_ptr(), N, H, Dv, _threads())
+                               int(ctx.has_state), cu.data_ptr(), N, H, Dv, _threads(v.numel()))
         return None, None, ds, dv, dm0, du0, dw0
 
 
