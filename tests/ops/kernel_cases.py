@@ -13,8 +13,9 @@ N_INPUTS = {"linear_scan": 2, "min_gru": 2, "min_lstm": 3}
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 2e-3}
 
 
-def gated_inputs(op: str, B: int, T: int, D: int, dtype=torch.float32, seed: int = 0, extreme: bool = False,
-                 device="cpu") -> list[torch.Tensor]:
+def gated_inputs(
+    op: str, B: int, T: int, D: int, dtype=torch.float32, seed: int = 0, extreme: bool = False, device="cpu"
+) -> list[torch.Tensor]:
     """Inputs of ``op`` (B, T, D) plus h0 (B, D) of either sign.
 
     ``extreme``: gate logits up to +-60 and candidates up to +-1e3."""
@@ -25,8 +26,11 @@ def gated_inputs(op: str, B: int, T: int, D: int, dtype=torch.float32, seed: int
     elif op == "min_gru":
         xs = [(torch.rand(B, T, D, generator=g) * 2 - 1) * gs, torch.randn(B, T, D, generator=g) * cs]
     else:
-        xs = [(torch.rand(B, T, D, generator=g) * 2 - 1) * gs, (torch.rand(B, T, D, generator=g) * 2 - 1) * gs,
-              torch.randn(B, T, D, generator=g) * cs]
+        xs = [
+            (torch.rand(B, T, D, generator=g) * 2 - 1) * gs,
+            (torch.rand(B, T, D, generator=g) * 2 - 1) * gs,
+            torch.randn(B, T, D, generator=g) * cs,
+        ]
     h0 = torch.randn(B, D, generator=g) * 2
     if extreme:
         xs = [x.clamp(-1e3, 1e3) for x in xs]
@@ -45,17 +49,23 @@ def run_gated(op: str, backend: str, args: list[torch.Tensor], cu_seqlens=None) 
     return [h.detach(), h_last.detach()] + [x.grad for x in leaves]
 
 
-def aaren_inputs(B: int, T: int, H: int, Dv: int, dtype=torch.float32, seed: int = 0, with_state: bool = True,
-                 device="cpu"):
+def aaren_inputs(
+    B: int, T: int, H: int, Dv: int, dtype=torch.float32, seed: int = 0, with_state: bool = True, device="cpu"
+):
     g = torch.Generator().manual_seed(seed)
     s = torch.randn(B, T, H, generator=g) * 3
     v = torch.randn(B, T, H, Dv, generator=g)
     state = None
     if with_state:
-        state = [torch.randn(B, H, generator=g) * 3, torch.rand(B, H, generator=g) + 0.5,
-                 torch.randn(B, H, Dv, generator=g)]
-        state = [x.to(device=device, dtype=torch.float64 if dtype == torch.float64 else torch.float32)
-                 for x in state]
+        state = [
+            torch.randn(B, H, generator=g) * 3,
+            torch.rand(B, H, generator=g) + 0.5,
+            torch.randn(B, H, Dv, generator=g),
+        ]
+        state = [
+            x.to(device=device, dtype=torch.float64 if dtype == torch.float64 else torch.float32)
+            for x in state
+        ]
     return s.to(device=device, dtype=dtype), v.to(device=device, dtype=dtype), state
 
 
@@ -74,7 +84,9 @@ def run_aaren(backend: str, s, v, state, cu_seqlens=None) -> list[torch.Tensor]:
     return res + ([x.grad for x in st] if st is not None else [])
 
 
-def assert_close_list(got: list, want: list, dtype: torch.dtype, names=None, rtol: float | None = None) -> None:
+def assert_close_list(
+    got: list, want: list, dtype: torch.dtype, names=None, rtol: float | None = None
+) -> None:
     """Every pair agrees to ``rtol`` times the largest magnitude of the expected tensor."""
     rtol = TOL[dtype] if rtol is None else rtol
     for i, (a, b) in enumerate(zip(got, want)):

@@ -1,5 +1,5 @@
-"""The fused CPU kernels against the sequential reference: forward, backward, states, dtypes, lengths, extremes,
-the build cache and the fallback when no compiler is available."""
+"""The fused CPU kernels against the sequential reference: forward, backward, states, dtypes, lengths,
+extremes, the build cache and the fallback when no compiler is available."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ from minrnn.ops import registry
 
 cpu_fused = pytest.importorskip("minrnn.ops.cpu_fused")
 if cpu_fused.library() is None:
-    pytest.skip(f"fused CPU kernels could not be built: {cpu_fused.build_info()['error']}", allow_module_level=True)
+    pytest.skip(
+        f"fused CPU kernels could not be built: {cpu_fused.build_info()['error']}", allow_module_level=True
+    )
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
 

@@ -23,10 +23,18 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "src")
 if not INTERPRET and not ON_GPU:
 
     def test_kernels_in_triton_interpreter():
-        env = dict(os.environ, TRITON_INTERPRET="1",
-                   PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
-        proc = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"],
-                              env=env, capture_output=True, text=True, timeout=600)
+        env = dict(
+            os.environ,
+            TRITON_INTERPRET="1",
+            PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
         assert " passed" in proc.stdout
 
@@ -59,8 +67,9 @@ else:
     def test_long_sequence():
         T = 4099 if ON_GPU else 301  # many chunks and a ragged end; the interpreter is slow
         args = gated_inputs("min_gru", 1, T, 16, torch.float32, seed=1, device=DEV)
-        assert_close_list(run_gated("min_gru", "triton", args), run_gated("min_gru", "chunked", args),
-                          torch.float32)
+        assert_close_list(
+            run_gated("min_gru", "triton", args), run_gated("min_gru", "chunked", args), torch.float32
+        )
 
     @pytest.mark.parametrize("op", ("min_gru", "min_lstm"))
     def test_extreme_logits(op):
@@ -83,7 +92,9 @@ else:
         cu = torch.tensor([0, 5, 5, 6, 30], device=DEV)
         args = gated_inputs(op, 1, 30, 16, torch.float64, seed=2, device=DEV)
         args[-1] = torch.randn(4, 16, dtype=torch.float64, device=DEV)
-        assert_close_list(run_gated(op, "triton", args, cu), run_gated(op, "reference", args, cu), torch.float64)
+        assert_close_list(
+            run_gated(op, "triton", args, cu), run_gated(op, "reference", args, cu), torch.float64
+        )
 
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     @pytest.mark.parametrize("with_state", [False, True])
@@ -100,7 +111,9 @@ else:
         cu = torch.tensor([0, 5, 5, 6, 30], device=DEV)
         s, v, _ = aaren_inputs(1, 30, 2, 3, torch.float64, seed=9, with_state=False, device=DEV)
         _, _, st = aaren_inputs(4, 1, 2, 3, torch.float64, seed=10, with_state=with_state, device=DEV)
-        assert_close_list(run_aaren("triton", s, v, st, cu), run_aaren("reference", s, v, st, cu), torch.float64)
+        assert_close_list(
+            run_aaren("triton", s, v, st, cu), run_aaren("reference", s, v, st, cu), torch.float64
+        )
 
     def test_aaren_bf16():
         s, v, st = aaren_inputs(2, 20, 2, 8, torch.bfloat16, seed=4, device=DEV)

@@ -37,7 +37,7 @@ def test_reference_varlen_is_a_loop_over_sequences(op):
         if s == e:
             torch.testing.assert_close(last[n], h0[n])
             continue
-        hn, ln = fn(*(x[:, s:e] for x in xs), h0[n:n + 1], backend="reference")
+        hn, ln = fn(*(x[:, s:e] for x in xs), h0[n : n + 1], backend="reference")
         torch.testing.assert_close(h[:, s:e], hn, rtol=0, atol=0)
         torch.testing.assert_close(last[n], ln[0], rtol=0, atol=0)
 
@@ -89,5 +89,9 @@ def test_validation_errors():
     with pytest.raises(ValueError, match=r"h0 must have shape \(N, D\)"):
         F.min_gru(x, x, torch.zeros(1, 2), cu_seqlens=torch.tensor([0, 2, 6]))
     with pytest.raises(ValueError, match=r"state\[0\] \(m\) must have shape \(N, H\)"):
-        F.aaren(x, x.unsqueeze(-1), (torch.zeros(1, 2), torch.ones(1, 2), torch.zeros(1, 2, 1)),
-                cu_seqlens=torch.tensor([0, 2, 6]))
+        F.aaren(
+            x,
+            x.unsqueeze(-1),
+            (torch.zeros(1, 2), torch.ones(1, 2), torch.zeros(1, 2, 1)),
+            cu_seqlens=torch.tensor([0, 2, 6]),
+        )

@@ -65,8 +65,13 @@ def machine_info(device: str) -> dict:
                 break
     except OSError:
         pass
-    info = {"nproc": os.cpu_count(), "cpu": model, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    info = {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name()
     return info
@@ -78,6 +83,7 @@ def _fwd_bwd(fn: Callable[[], torch.Tensor], leaves: list[torch.Tensor]) -> Call
             x.grad = None
         out = fn()
         out.backward(torch.ones_like(out))
+
     return run
 
 
@@ -93,6 +99,7 @@ def _mingru_pytorch():
         log_coeffs = -F.softplus(gate)
         log_values = -F.softplus(-gate) + log_g(hidden)
         return heinsen_associative_scan_log(log_coeffs, log_values)
+
     return op
 
 
@@ -106,8 +113,11 @@ def bench_scan(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_re
     base = time_it(lambda: gate.detach() * other, repeats, device)
     rows.append({"case": "elementwise multiply x*y (fwd)", "seconds": base})
     fast_t = None
-    candidates = [(f"min_gru {fast} (auto)", fast, repeats), ("min_gru chunked", "chunked", slow_repeats),
-                  ("min_gru log_space (paper)", "log_space", slow_repeats)]
+    candidates = [
+        (f"min_gru {fast} (auto)", fast, repeats),
+        ("min_gru chunked", "chunked", slow_repeats),
+        ("min_gru log_space (paper)", "log_space", slow_repeats),
+    ]
     for name, backend, reps in candidates:
         fn = _fwd_bwd(lambda b=backend: MF.min_gru(gate, cand, backend=b)[0], [gate, cand])
         t = time_it(fn, reps, device)
@@ -126,8 +136,10 @@ def bench_layer(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_r
     torch.manual_seed(0)
     x = torch.randn(B, T, D, device=device, dtype=dtype, requires_grad=True)
     rows = []
-    for name, layer_cls, n_parts, rnn_cls in (("MinGRU", MinGRU, 2, torch.nn.GRU),
-                                              ("MinLSTM", MinLSTM, 3, torch.nn.LSTM)):
+    for name, layer_cls, n_parts, rnn_cls in (
+        ("MinGRU", MinGRU, 2, torch.nn.GRU),
+        ("MinLSTM", MinLSTM, 3, torch.nn.LSTM),
+    ):
         layer = layer_cls(D, D, expansion=1.0).to(device, dtype)
         proj = torch.nn.Linear(D, n_parts * D).to(device, dtype)
         rnn = rnn_cls(D, D, batch_first=True).to(device, dtype)
@@ -135,15 +147,29 @@ def bench_layer(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_r
         t_layer = time_it(_fwd_bwd(lambda m=layer: m(x)[0], params), repeats, device)
         t_proj = time_it(_fwd_bwd(lambda m=proj: m(x), params), repeats, device)
         t_rnn = time_it(_fwd_bwd(lambda m=rnn: m(x)[0], params), slow_repeats, device)
-        for case, t in ((f"{name} layer fwd+bwd", t_layer), (f"{name} input projection only fwd+bwd", t_proj),
-                        (f"torch.nn.{rnn_cls.__name__} fwd+bwd", t_rnn)):
-            rows.append({"section": "layer", "case": case, "B": B, "T": T, "D": D, "seconds": t,
-                         "x_projection": t / t_proj, "x_layer": t / t_layer})
+        for case, t in (
+            (f"{name} layer fwd+bwd", t_layer),
+            (f"{name} input projection only fwd+bwd", t_proj),
+            (f"torch.nn.{rnn_cls.__name__} fwd+bwd", t_rnn),
+        ):
+            rows.append(
+                {
+                    "section": "layer",
+                    "case": case,
+                    "B": B,
+                    "T": T,
+                    "D": D,
+                    "seconds": t,
+                    "x_projection": t / t_proj,
+                    "x_layer": t / t_layer,
+                }
+            )
     return rows
 
 
 def bench_step(D: int, contexts: list[int], steps: int, dtype, device: str) -> list[dict]:
     from minrnn.layers import Aaren
+
     torch.manual_seed(0)
     rows = []
     layers = {"MinGRU": MinGRU(D, D), "MinLSTM": MinLSTM(D, D), "Aaren": Aaren(D, num_heads=4)}
@@ -158,22 +184,45 @@ def bench_step(D: int, contexts: list[int], steps: int, dtype, device: str) -> l
                     st = state
                     for i in range(steps):
                         _, st = layer.step(xs[i], st)
+
                 t = time_it(run, 3, device) / steps
-            rows.append({"section": "step", "case": f"{name}.step after {ctx} tokens", "B": 1, "T": ctx, "D": D,
-                         "seconds": t, "us_per_token": t * 1e6})
+            rows.append(
+                {
+                    "section": "step",
+                    "case": f"{name}.step after {ctx} tokens",
+                    "B": 1,
+                    "T": ctx,
+                    "D": D,
+                    "seconds": t,
+                    "us_per_token": t * 1e6,
+                }
+            )
     return rows
 
 
 def _fmt_table(rows: list[dict]) -> str:
-    keys = ["section", "case", "B", "T", "D", "seconds", "x_multiply", "x_fast", "x_projection", "x_layer",
-            "us_per_token"]
+    keys = [
+        "section",
+        "case",
+        "B",
+        "T",
+        "D",
+        "seconds",
+        "x_multiply",
+        "x_fast",
+        "x_projection",
+        "x_layer",
+        "us_per_token",
+    ]
     keys = [k for k in keys if any(k in r for r in rows)]
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
         cells = []
         for k in keys:
             v = r.get(k, "")
-            cells.append(f"{v * 1e3:.2f} ms" if k == "seconds" else f"{v:.3g}" if isinstance(v, float) else str(v))
+            cells.append(
+                f"{v * 1e3:.2f} ms" if k == "seconds" else f"{v:.3g}" if isinstance(v, float) else str(v)
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -186,8 +235,11 @@ def _parse_ints(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="minrnn bench ops", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="minrnn bench ops",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--sections", default="scan,layer,step", help="comma-separated: scan, layer, step")
     p.add_argument("--B", type=int, default=16, help="batch size (default 16)")
     p.add_argument("--T", type=_parse_ints, default=[512, 1024, 2048, 4096], help="sequence lengths")
@@ -211,7 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         raise SystemExit(f"--sections: unknown {bad}; choose from scan, layer, step")
     if args.quick:
-        args.B, args.T, args.D, args.contexts, args.steps, args.repeats = 4, [256, 512], [64], [1024, 4096], 50, 3
+        args.B, args.T, args.D, args.contexts, args.steps, args.repeats = (
+            4,
+            [256, 512],
+            [64],
+            [1024, 4096],
+            50,
+            3,
+        )
         args.slow_repeats = 1
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -244,8 +303,12 @@ def _write(rows: list[dict], info: dict, command: str, args) -> None:
     stem = out / f"ops_{args.device.split(':')[0]}_{stamp}{'_quick' if args.quick else ''}"
     header = [f"command: {command}", f"date (UTC): {stamp}", f"device: {args.device}, dtype: {args.dtype}"]
     header += [f"{k}: {v}" for k, v in info.items()]
-    fields = sorted({k for r in rows for k in r}, key=lambda k: ["section", "case", "B", "T", "D"].index(k)
-                    if k in ("section", "case", "B", "T", "D") else 10)
+    fields = sorted(
+        {k for r in rows for k in r},
+        key=lambda k: (
+            ["section", "case", "B", "T", "D"].index(k) if k in ("section", "case", "B", "T", "D") else 10
+        ),
+    )
     with open(stem.with_suffix(".csv"), "w", newline="") as f:
         for line in header:
             f.write(f"# {line}\n")

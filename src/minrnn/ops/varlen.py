@@ -27,13 +27,16 @@ def check_cu_seqlens(cu_seqlens, total_T: int, device: torch.device) -> list[int
             decreasing somewhere, or not ending at ``total_T``.
     """
     if not isinstance(cu_seqlens, torch.Tensor):
-        raise TypeError("cu_seqlens must be a torch.LongTensor of N + 1 offsets, "
-                        f"got {type(cu_seqlens).__name__}")
+        raise TypeError(
+            f"cu_seqlens must be a torch.LongTensor of N + 1 offsets, got {type(cu_seqlens).__name__}"
+        )
     if cu_seqlens.dtype != torch.int64:
         raise TypeError(f"cu_seqlens must have dtype torch.int64 (long), got {cu_seqlens.dtype}")
     if cu_seqlens.dim() != 1 or cu_seqlens.numel() < 2:
-        raise ValueError("cu_seqlens must be 1-D with N + 1 >= 2 offsets [0, ..., total_T], got shape "
-                         f"{tuple(cu_seqlens.shape)}")
+        raise ValueError(
+            "cu_seqlens must be 1-D with N + 1 >= 2 offsets [0, ..., total_T], got shape "
+            f"{tuple(cu_seqlens.shape)}"
+        )
     if cu_seqlens.device != device:
         raise ValueError(f"cu_seqlens is on {cu_seqlens.device} but the inputs are on {device}")
     offs = cu_seqlens.tolist()
@@ -42,13 +45,15 @@ def check_cu_seqlens(cu_seqlens, total_T: int, device: torch.device) -> list[int
     if any(b < a for a, b in zip(offs, offs[1:])):
         raise ValueError(f"cu_seqlens must be non-decreasing, got {offs if len(offs) <= 12 else offs[:12]}")
     if offs[-1] != total_T:
-        raise ValueError(f"cu_seqlens must end at total_T = {total_T} (the packed time length), "
-                         f"got {offs[-1]}")
+        raise ValueError(
+            f"cu_seqlens must end at total_T = {total_T} (the packed time length), got {offs[-1]}"
+        )
     return offs
 
 
-def run_per_sequence(fn: Callable, xs: tuple[torch.Tensor, ...], h0: torch.Tensor, offs: list[int]
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
+def run_per_sequence(
+    fn: Callable, xs: tuple[torch.Tensor, ...], h0: torch.Tensor, offs: list[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a batched backend ``fn(*xs, h0) -> (h, h_last)`` once per packed sequence.
 
     Args:
@@ -63,7 +68,7 @@ def run_per_sequence(fn: Callable, xs: tuple[torch.Tensor, ...], h0: torch.Tenso
         if e == s:
             lasts.append(h0[n])
             continue
-        h, h_last = fn(*(x[:, s:e] for x in xs), h0[n:n + 1])
+        h, h_last = fn(*(x[:, s:e] for x in xs), h0[n : n + 1])
         hs.append(h)
         lasts.append(h_last[0])
     h = torch.cat(hs, dim=1) if hs else xs[0].new_empty(1, 0, xs[0].shape[-1])
@@ -84,11 +89,14 @@ def aaren_per_sequence(fn: Callable, scores: torch.Tensor, values: torch.Tensor,
     outs, ms, us, ws = [], [], [], []
     for n in range(len(offs) - 1):
         s, e = offs[n], offs[n + 1]
-        st = None if state is None else tuple(x[n:n + 1] for x in state)
+        st = None if state is None else tuple(x[n : n + 1] for x in state)
         if e == s:
             if st is None:
-                st = (scores.new_full((1, H), float("-inf")), scores.new_zeros(1, H),
-                      values.new_zeros(1, H, Dv))
+                st = (
+                    scores.new_full((1, H), float("-inf")),
+                    scores.new_zeros(1, H),
+                    values.new_zeros(1, H, Dv),
+                )
             m, u, w = st
         else:
             out, (m, u, w) = fn(scores[:, s:e], values[:, s:e], st)

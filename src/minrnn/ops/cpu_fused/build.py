@@ -84,8 +84,9 @@ def library() -> ctypes.CDLL | None:
             cxx = _compiler()
             if cxx is None:
                 raise RuntimeError("no C++ compiler found (set CXX or install g++/clang++)")
-            key = hashlib.sha256(_SOURCE.read_bytes() + cxx.encode() + " ".join(_BASE_FLAGS).encode()
-                                 + _cpu_id().encode()).hexdigest()[:16]
+            key = hashlib.sha256(
+                _SOURCE.read_bytes() + cxx.encode() + " ".join(_BASE_FLAGS).encode() + _cpu_id().encode()
+            ).hexdigest()[:16]
             folder = cache_dir() / "cpu_fused" / key
             path = folder / "libminrnn_cpu_fused.so"
             if not path.exists():
@@ -97,8 +98,12 @@ def library() -> ctypes.CDLL | None:
             _state["path"] = path
         except (OSError, RuntimeError) as e:
             _state["error"] = str(e)
-            warnings.warn(f"minrnn: fused CPU kernels unavailable, using the pure-PyTorch 'chunked' backend "
-                          f"instead ({str(e).splitlines()[0]})", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"minrnn: fused CPU kernels unavailable, using the pure-PyTorch 'chunked' backend "
+                f"instead ({str(e).splitlines()[0]})",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         _state["tried"] = True
         return _state["lib"]
 
@@ -107,7 +112,9 @@ def build_info() -> dict:
     """Whether the library loaded, its path, the build time in this process (None if it came from the
     cache) and the error if it failed."""
     library()
-    return {k: _state[k] for k in ("path", "build_seconds", "error")} | {"available": _state["lib"] is not None}
+    return {k: _state[k] for k in ("path", "build_seconds", "error")} | {
+        "available": _state["lib"] is not None
+    }
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:

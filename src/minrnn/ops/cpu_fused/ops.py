@@ -52,8 +52,17 @@ class _GatedFn(torch.autograd.Function):
         B, T, D = xs[0].shape
         h = torch.empty_like(xs[0])
         h_last = torch.empty_like(h0)
-        getattr(lib, f"mr_{kernel}_fwd")(int(h.dtype == torch.float64), _ptrs(*xs), h0.data_ptr(), h.data_ptr(),
-                                         h_last.data_ptr(), cu.data_ptr(), cu.numel() - 1, D, _threads(h.numel()))
+        getattr(lib, f"mr_{kernel}_fwd")(
+            int(h.dtype == torch.float64),
+            _ptrs(*xs),
+            h0.data_ptr(),
+            h.data_ptr(),
+            h_last.data_ptr(),
+            cu.data_ptr(),
+            cu.numel() - 1,
+            D,
+            _threads(h.numel()),
+        )
         ctx.kernel = kernel
         ctx.save_for_backward(cu, h0, h, *xs)
         return h, h_last
@@ -68,13 +77,24 @@ class _GatedFn(torch.autograd.Function):
         grad_h0 = torch.empty_like(h0)
         D = h.shape[-1]
         getattr(library(), f"mr_{ctx.kernel}_bwd")(
-            int(h.dtype == torch.float64), _ptrs(*xs), h.data_ptr(), h0.data_ptr(), grad_h.data_ptr(),
-            grad_last.data_ptr(), _ptrs(*grads), grad_h0.data_ptr(), cu.data_ptr(), cu.numel() - 1, D, _threads(h.numel()))
+            int(h.dtype == torch.float64),
+            _ptrs(*xs),
+            h.data_ptr(),
+            h0.data_ptr(),
+            grad_h.data_ptr(),
+            grad_last.data_ptr(),
+            _ptrs(*grads),
+            grad_h0.data_ptr(),
+            cu.data_ptr(),
+            cu.numel() - 1,
+            D,
+            _threads(h.numel()),
+        )
         return (None, None, grad_h0, *grads)
 
 
 def gated(op: str):
-    """The backend function of ``op`` (linear_scan, min_gru or min_lstm): ``fn(*inputs, h0, cu_seqlens=None)``."""
+    """Backend function of ``op`` (linear_scan, min_gru, min_lstm): ``fn(*inputs, h0, cu_seqlens=None)``."""
     kernel = _KERNELS[op]
 
     def fn(*args, cu_seqlens: torch.Tensor | None = None):
@@ -99,11 +119,18 @@ class _AarenFn(torch.autograd.Function):
         wT = v.new_empty(N, H, Dv)
         if has_state:
             m0, u0, w0 = m0.contiguous(), u0.contiguous(), w0.contiguous()
-        library().mr_aaren_fwd(int(s.dtype == torch.float64), _ptrs(s, v, m0, u0, w0, o, m_all, u_all, mT, uT, wT),
-                               int(has_state), cu.data_ptr(), N, H, Dv, _threads(v.numel()))
+        library().mr_aaren_fwd(
+            int(s.dtype == torch.float64),
+            _ptrs(s, v, m0, u0, w0, o, m_all, u_all, mT, uT, wT),
+            int(has_state),
+            cu.data_ptr(),
+            N,
+            H,
+            Dv,
+            _threads(v.numel()),
+        )
         ctx.has_state = has_state
-        ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT,
-                              *((m0, u0, w0) if has_state else ()))
+        ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT, *((m0, u0, w0) if has_state else ()))
         return o, mT, uT, wT
 
     @staticmethod
@@ -115,10 +142,16 @@ class _AarenFn(torch.autograd.Function):
         ds, dv = torch.empty_like(s), torch.empty_like(v)
         dm0, du0, dw0 = (torch.empty_like(x) for x in st) if ctx.has_state else (None, None, None)
         N, H, Dv = mT.shape[0], s.shape[-1], v.shape[-1]
-        library().mr_aaren_bwd(int(s.dtype == torch.float64),
-                               _ptrs(s, v, o, m_all, u_all, m0, u0, w0, go, gm, gu, gw, mT, uT, wT,
-                                     ds, dv, dm0, du0, dw0),
-                               int(ctx.has_state), cu.data_ptr(), N, H, Dv, _threads(v.numel()))
+        library().mr_aaren_bwd(
+            int(s.dtype == torch.float64),
+            _ptrs(s, v, o, m_all, u_all, m0, u0, w0, go, gm, gu, gw, mT, uT, wT, ds, dv, dm0, du0, dw0),
+            int(ctx.has_state),
+            cu.data_ptr(),
+            N,
+            H,
+            Dv,
+            _threads(v.numel()),
+        )
         return None, None, ds, dv, dm0, du0, dw0
 
 

@@ -31,8 +31,25 @@ def _combine3(a1, b1, c1, a2, b2, c2):
 
 
 @triton.jit
-def aaren_fwd_kernel(S, V, M0, U0, W0, O, MA, UA, MT, UT, WT, CU, H, Dv, HAS_STATE: tl.constexpr,
-                     BLOCK_T: tl.constexpr, BLOCK_V: tl.constexpr):
+def aaren_fwd_kernel(
+    S,
+    V,
+    M0,
+    U0,
+    W0,
+    O,
+    MA,
+    UA,
+    MT,
+    UT,
+    WT,
+    CU,
+    H,
+    Dv,
+    HAS_STATE: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+    BLOCK_V: tl.constexpr,
+):
     n = tl.program_id(0)
     k = tl.program_id(1)
     idx = n * H + k
@@ -77,8 +94,34 @@ def aaren_fwd_kernel(S, V, M0, U0, W0, O, MA, UA, MT, UT, WT, CU, H, Dv, HAS_STA
 
 
 @triton.jit
-def aaren_bwd_kernel(S, V, O, MA, UA, M0, U0, W0, GO, GM, GU, GW, MT, UT, WT, DS, DV, DM0, DU0, DW0, CU, H, Dv,
-                     HAS_STATE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_V: tl.constexpr):
+def aaren_bwd_kernel(
+    S,
+    V,
+    O,
+    MA,
+    UA,
+    M0,
+    U0,
+    W0,
+    GO,
+    GM,
+    GU,
+    GW,
+    MT,
+    UT,
+    WT,
+    DS,
+    DV,
+    DM0,
+    DU0,
+    DW0,
+    CU,
+    H,
+    Dv,
+    HAS_STATE: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+    BLOCK_V: tl.constexpr,
+):
     n = tl.program_id(0)
     k = tl.program_id(1)
     idx = n * H + k

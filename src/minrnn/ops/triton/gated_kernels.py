@@ -82,8 +82,9 @@ def _coef(x0, x1, x2, MODE: tl.constexpr):
 
 
 @triton.jit
-def gated_fwd_kernel(X0, X1, X2, H0, H, HL, CU, D, MODE: tl.constexpr, BLOCK_T: tl.constexpr,
-                     BLOCK_D: tl.constexpr):
+def gated_fwd_kernel(
+    X0, X1, X2, H0, H, HL, CU, D, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr
+):
     n = tl.program_id(0)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     dmask = offs_d < D
@@ -114,8 +115,24 @@ def gated_fwd_kernel(X0, X1, X2, H0, H, HL, CU, D, MODE: tl.constexpr, BLOCK_T: 
 
 
 @triton.jit
-def gated_bwd_kernel(X0, X1, X2, H, H0, GH, GL, DX0, DX1, DX2, DH0, CU, D, MODE: tl.constexpr,
-                     BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr):
+def gated_bwd_kernel(
+    X0,
+    X1,
+    X2,
+    H,
+    H0,
+    GH,
+    GL,
+    DX0,
+    DX1,
+    DX2,
+    DH0,
+    CU,
+    D,
+    MODE: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+):
     n = tl.program_id(0)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     dmask = offs_d < D

@@ -27,8 +27,7 @@ def interpreting() -> bool:
 
 def _blocks(D: int) -> tuple[int, int]:
     """(BLOCK_T, BLOCK_D): chunk length and channels per program."""
-    bd = min(32, triton.next_power_of_2(D))
-    return (32 if interpreting() else 64), max(bd, 16 if interpreting() else 1)
+    return (32 if interpreting() else 64), max(16, min(32, triton.next_power_of_2(D)))
 
 
 def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None, device) -> torch.Tensor:
@@ -48,8 +47,9 @@ class _GatedFn(torch.autograd.Function):
         h_last = torch.empty_like(h0)
         bt, bd = _blocks(D)
         x2 = xs[2] if mode == 2 else xs[0]
-        gated_fwd_kernel[(N, triton.cdiv(D, bd))](xs[0], xs[1], x2, h0, h, h_last, cu, D, MODE=mode,
-                                                  BLOCK_T=bt, BLOCK_D=bd)
+        gated_fwd_kernel[(N, triton.cdiv(D, bd))](
+            xs[0], xs[1], x2, h0, h, h_last, cu, D, MODE=mode, BLOCK_T=bt, BLOCK_D=bd
+        )
         ctx.mode = mode
         ctx.save_for_backward(cu, h0, h, *xs)
         return h, h_last
@@ -67,8 +67,24 @@ class _GatedFn(torch.autograd.Function):
         bt, bd = _blocks(D)
         x2 = xs[2] if ctx.mode == 2 else xs[0]
         dx2 = grads[2] if ctx.mode == 2 else grads[0]
-        gated_bwd_kernel[(N, triton.cdiv(D, bd))](xs[0], xs[1], x2, h, h0, grad_h, grad_last, grads[0], grads[1],
-                                                  dx2, grad_h0, cu, D, MODE=ctx.mode, BLOCK_T=bt, BLOCK_D=bd)
+        gated_bwd_kernel[(N, triton.cdiv(D, bd))](
+            xs[0],
+            xs[1],
+            x2,
+            h,
+            h0,
+            grad_h,
+            grad_last,
+            grads[0],
+            grads[1],
+            dx2,
+            grad_h0,
+            cu,
+            D,
+            MODE=ctx.mode,
+            BLOCK_T=bt,
+            BLOCK_D=bd,
+        )
         return (None, None, grad_h0, *grads)
 
 
@@ -103,8 +119,25 @@ class _AarenFn(torch.autograd.Function):
             m0 = u0 = w0 = mT  # never read
         bt = 32 if interpreting() else 64
         bv = max(16, triton.next_power_of_2(Dv))
-        aaren_fwd_kernel[(N, H)](s, v, m0, u0, w0, o, m_all, u_all, mT, uT, wT, cu, H, Dv, HAS_STATE=has_state,
-                                 BLOCK_T=bt, BLOCK_V=bv)
+        aaren_fwd_kernel[(N, H)](
+            s,
+            v,
+            m0,
+            u0,
+            w0,
+            o,
+            m_all,
+            u_all,
+            mT,
+            uT,
+            wT,
+            cu,
+            H,
+            Dv,
+            HAS_STATE=has_state,
+            BLOCK_T=bt,
+            BLOCK_V=bv,
+        )
         ctx.has_state, ctx.blocks = has_state, (bt, bv)
         ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT, m0, u0, w0)
         return o, mT, uT, wT
@@ -118,15 +151,41 @@ class _AarenFn(torch.autograd.Function):
         dm0, du0, dw0 = torch.empty_like(m0), torch.empty_like(u0), torch.empty_like(w0)
         N, H, Dv = mT.shape[0], s.shape[-1], v.shape[-1]
         bt, bv = ctx.blocks
-        aaren_bwd_kernel[(N, H)](s, v, o, m_all, u_all, m0, u0, w0, go, gm, gu, gw, mT, uT, wT, ds, dv, dm0, du0,
-                                 dw0, cu, H, Dv, HAS_STATE=ctx.has_state, BLOCK_T=bt, BLOCK_V=bv)
+        aaren_bwd_kernel[(N, H)](
+            s,
+            v,
+            o,
+            m_all,
+            u_all,
+            m0,
+            u0,
+            w0,
+            go,
+            gm,
+            gu,
+            gw,
+            mT,
+            uT,
+            wT,
+            ds,
+            dv,
+            dm0,
+            du0,
+            dw0,
+            cu,
+            H,
+            Dv,
+            HAS_STATE=ctx.has_state,
+            BLOCK_T=bt,
+            BLOCK_V=bv,
+        )
         if not ctx.has_state:
             dm0 = du0 = dw0 = None
         return None, None, None, ds, dv, dm0, du0, dw0
 
 
 def aaren(scores: torch.Tensor, values: torch.Tensor, state, cu_seqlens: torch.Tensor | None = None):
-    """Triton Aaren: scores (B, T, H), values (B, T, H, Dv), state None or (m, u, w) in the accumulation dtype."""
+    """Triton Aaren: scores (B, T, H), values (B, T, H, Dv), state None or (m, u, w) (accumulation dtype)."""
     B, T, H = scores.shape
     cu = _offsets(B, T, cu_seqlens, scores.device)
     acc = torch.float64 if torch.float64 in (scores.dtype, values.dtype) else torch.float32
