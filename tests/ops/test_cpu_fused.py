@@ -131,3 +131,33 @@ def test_fallback_without_compiler_warns_once(tmp_path):
 
 def test_float64_tolerance_table_is_strict():
     assert TOL[torch.float64] <= 1e-10 and TOL[torch.float32] <= 1e-5
+
+
+@pytest.mark.parametrize("op", GATED)
+@pytest.mark.parametrize("B,T", [(3, 11), (3, 1), (1, 9)])
+def test_strided_inputs_are_read_in_place(op, B, T):
+    """Chunks of one projection (evenly spaced rows) are read without a copy; other layouts are copied."""
+    n = {"linear_scan": 2, "min_gru": 2, "min_lstm": 3}[op]
+    fn = getattr(F, op)
+    base = torch.randn(B, T, n * 8, dtype=torch.float64)
+    h0 = torch.randn(B, 8, dtype=torch.float64)
+    w = torch.randn(B, T, 8, dtype=torch.float64)
+    results = {}
+    for name, layout in (("chunks", lambda p: p), ("odd", lambda p: p.transpose(0, 1).contiguous().transpose(0, 1))):
+        for backend in ("cpu_fused", "reference"):
+            proj = layout(base.clone()).requires_grad_()
+            parts = list(proj.chunk(n, dim=-1))
+            if op == "linear_scan":
+                parts[0] = parts[0] * 0 + parts[0].detach().tanh() + parts[0] - parts[0].detach()
+            h, last = fn(*parts, h0, backend=backend)
+            ((h * w).sum() + last.sum()).backward()
+            results[name, backend] = [h.detach(), last.detach(), proj.grad]
+        assert_close_list(results[name, "cpu_fused"], results[name, "reference"], torch.float64)
+
+
+def test_chunk_views_need_no_copy():
+    from minrnn.ops.cpu_fused.ops import _rows
+
+    proj = torch.randn(2, 5, 24)
+    assert all(_rows(p) is p for p in proj.chunk(3, dim=-1))
+    assert _rows(proj.transpose(0, 1).contiguous().transpose(0, 1)[..., :8]) is not None

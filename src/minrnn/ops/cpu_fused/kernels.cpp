@@ -189,9 +189,10 @@ struct LSTM {  // in = {forget, input, candidate}
   }
 };
 
+// Inputs may be row-strided views (e.g. chunks of one projection): row t of input i starts at in[i] + t * xs[i].
 template <typename T, template <typename> class Op, int NIN>
-void gated_fwd(const T* const* in, const T* h0, T* h, T* hlast, const int64_t* cu, int64_t N, int64_t D,
-               int nth) {
+void gated_fwd(const T* const* in, const int64_t* xs, const T* h0, T* h, T* hlast, const int64_t* cu, int64_t N,
+               int64_t D, int nth) {
   const int64_t DB = block_width(N, D, nth), nb = (D + DB - 1) / DB;
   parallel_items(N * nb, nth, [&](int64_t it) {
     const int64_t n = it / nb, d0 = (it % nb) * DB, w = std::min(DB, D - d0);
@@ -200,9 +201,11 @@ void gated_fwd(const T* const* in, const T* h0, T* h, T* hlast, const int64_t* c
     for (int64_t t = cu[n]; t < cu[n + 1]; ++t) {
       const int64_t base = t * D + d0;
       T* ht = h + base;
+      const T* p[NIN];
+      for (int i = 0; i < NIN; ++i) p[i] = in[i] + t * xs[i] + d0;
       for (int64_t j = 0; j < w; ++j) {
         T a, b;
-        Op<T>::coef(in, base + j, a, b);
+        Op<T>::coef(p, j, a, b);
         st[j] = a * st[j] + b;
         ht[j] = st[j];
       }
@@ -212,8 +215,8 @@ void gated_fwd(const T* const* in, const T* h0, T* h, T* hlast, const int64_t* c
 }
 
 template <typename T, template <typename> class Op, int NIN>
-void gated_bwd(const T* const* in, const T* h, const T* h0, const T* gh, const T* glast, T* const* out,
-               T* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {
+void gated_bwd(const T* const* in, const int64_t* xs, const T* h, const T* h0, const T* gh, const T* glast,
+               T* const* out, T* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {
   const int64_t DB = block_width(N, D, nth), nb = (D + DB - 1) / DB;
   parallel_items(N * nb, nth, [&](int64_t it) {
     const int64_t n = it / nb, d0 = (it % nb) * DB, w = std::min(DB, D - d0);
@@ -227,10 +230,16 @@ void gated_bwd(const T* const* in, const T* h, const T* h0, const T* gh, const T
       const int64_t base = t * D + d0;
       const T* ghp = gh + base;
       const T* hp = t > start ? h + base - D : h0 + n * D + d0;
+      const T* p[NIN];
+      T* q[NIN];
+      for (int i = 0; i < NIN; ++i) {
+        p[i] = in[i] + t * xs[i] + d0;
+        q[i] = out[i] + base;
+      }
       for (int64_t j = 0; j < w; ++j) {
         const T gj = ghp[j] + anext[j] * g[j];
         g[j] = gj;
-        anext[j] = Op<T>::grad(in, base + j, gj, hp[j], out);
+        anext[j] = Op<T>::grad(p, j, gj, hp[j], q);
       }
     }
     for (int64_t j = 0; j < w; ++j) gh0[n * D + d0 + j] = anext[j] * g[j];
@@ -342,28 +351,29 @@ void aaren_bwd(const T* s, const T* v, const T* o, const T* m_all, const T* u_al
 
 #define MR_GATED(NAME, OP, NIN)                                                                                 \
   template <typename T>                                                                                       \
-  void NAME##_fwd_t(const void* const* in, const void* h0, void* h, void* hl, const int64_t* cu, int64_t N,   \
-                    int64_t D, int nth) {                                                                     \
-    gated_fwd<T, OP, NIN>(reinterpret_cast<const T* const*>(in), static_cast<const T*>(h0), static_cast<T*>(h), \
-                          static_cast<T*>(hl), cu, N, D, nth);                                                \
+  void NAME##_fwd_t(const void* const* in, const int64_t* xs, const void* h0, void* h, void* hl,            \
+                    const int64_t* cu, int64_t N, int64_t D, int nth) {                                       \
+    gated_fwd<T, OP, NIN>(reinterpret_cast<const T* const*>(in), xs, static_cast<const T*>(h0),               \
+                          static_cast<T*>(h), static_cast<T*>(hl), cu, N, D, nth);                            \
   }                                                                                                           \
   template <typename T>                                                                                       \
-  void NAME##_bwd_t(const void* const* in, const void* h, const void* h0, const void* gh, const void* gl,     \
-                    void* const* out, void* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {          \
-    gated_bwd<T, OP, NIN>(reinterpret_cast<const T* const*>(in), static_cast<const T*>(h),                     \
+  void NAME##_bwd_t(const void* const* in, const int64_t* xs, const void* h, const void* h0, const void* gh, \
+                    const void* gl, void* const* out, void* gh0, const int64_t* cu, int64_t N, int64_t D,     \
+                    int nth) {                                                                                \
+    gated_bwd<T, OP, NIN>(reinterpret_cast<const T* const*>(in), xs, static_cast<const T*>(h),                 \
                           static_cast<const T*>(h0), static_cast<const T*>(gh), static_cast<const T*>(gl),    \
                           reinterpret_cast<T* const*>(out), static_cast<T*>(gh0), cu, N, D, nth);             \
   }                                                                                                           \
-  extern "C" void mr_##NAME##_fwd(int dbl, const void* const* in, const void* h0, void* h, void* hl,           \
-                                  const int64_t* cu, int64_t N, int64_t D, int nth) {                         \
-    if (dbl) NAME##_fwd_t<double>(in, h0, h, hl, cu, N, D, nth);                                              \
-    else NAME##_fwd_t<float>(in, h0, h, hl, cu, N, D, nth);                                                   \
+  extern "C" void mr_##NAME##_fwd(int dbl, const void* const* in, const int64_t* xs, const void* h0, void* h,  \
+                                  void* hl, const int64_t* cu, int64_t N, int64_t D, int nth) {               \
+    if (dbl) NAME##_fwd_t<double>(in, xs, h0, h, hl, cu, N, D, nth);                                          \
+    else NAME##_fwd_t<float>(in, xs, h0, h, hl, cu, N, D, nth);                                               \
   }                                                                                                           \
-  extern "C" void mr_##NAME##_bwd(int dbl, const void* const* in, const void* h, const void* h0,              \
-                                  const void* gh, const void* gl, void* const* out, void* gh0,                \
-                                  const int64_t* cu, int64_t N, int64_t D, int nth) {                         \
-    if (dbl) NAME##_bwd_t<double>(in, h, h0, gh, gl, out, gh0, cu, N, D, nth);                                \
-    else NAME##_bwd_t<float>(in, h, h0, gh, gl, out, gh0, cu, N, D, nth);                                     \
+  extern "C" void mr_##NAME##_bwd(int dbl, const void* const* in, const int64_t* xs, const void* h,           \
+                                  const void* h0, const void* gh, const void* gl, void* const* out,           \
+                                  void* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {              \
+    if (dbl) NAME##_bwd_t<double>(in, xs, h, h0, gh, gl, out, gh0, cu, N, D, nth);                            \
+    else NAME##_bwd_t<float>(in, xs, h, h0, gh, gl, out, gh0, cu, N, D, nth);                                 \
   }
 
 MR_GATED(scan, Scan, 2)

@@ -43,18 +43,35 @@ def _threads(numel: int) -> int:
     return max(1, torch.get_num_threads()) if numel >= _PARALLEL_MIN_ELEMENTS else 1
 
 
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """``x`` (B, T, D) itself when its rows are evenly spaced with unit channel stride (e.g. a chunk of a
+    projection's output: no copy), else a contiguous copy."""
+    B, T, _ = x.shape
+    if x.stride(2) == 1 and (B == 1 or x.stride(0) == T * x.stride(1)):
+        return x
+    return x.contiguous()
+
+
+def _row_strides(xs: list[torch.Tensor]):
+    arr = (ctypes.c_int64 * len(xs))()
+    for i, x in enumerate(xs):
+        arr[i] = x.stride(1) if x.shape[1] > 1 or x.shape[0] == 1 else x.stride(0)
+    return arr
+
+
 class _GatedFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernel: str, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
         lib = library()
-        xs = [x.contiguous() for x in inputs]
+        xs = [_rows(x) for x in inputs]
         h0 = h0.contiguous()
         B, T, D = xs[0].shape
-        h = torch.empty_like(xs[0])
+        h = torch.empty(xs[0].shape, dtype=xs[0].dtype)
         h_last = torch.empty_like(h0)
         getattr(lib, f"mr_{kernel}_fwd")(
             int(h.dtype == torch.float64),
             _ptrs(*xs),
+            _row_strides(xs),
             h0.data_ptr(),
             h.data_ptr(),
             h_last.data_ptr(),
@@ -73,12 +90,13 @@ class _GatedFn(torch.autograd.Function):
         cu, h0, h, *xs = ctx.saved_tensors
         grad_h = grad_h.contiguous()
         grad_last = grad_last.contiguous()
-        grads = [torch.empty_like(x) for x in xs]
+        grads = [torch.empty(x.shape, dtype=x.dtype) for x in xs]
         grad_h0 = torch.empty_like(h0)
         D = h.shape[-1]
         getattr(library(), f"mr_{ctx.kernel}_bwd")(
             int(h.dtype == torch.float64),
             _ptrs(*xs),
+            _row_strides(xs),
             h.data_ptr(),
             h0.data_ptr(),
             grad_h.data_ptr(),
