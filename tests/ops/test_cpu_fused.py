@@ -143,7 +143,8 @@ def test_strided_inputs_are_read_in_place(op, B, T):
     h0 = torch.randn(B, 8, dtype=torch.float64)
     w = torch.randn(B, T, 8, dtype=torch.float64)
     results = {}
-    for name, layout in (("chunks", lambda p: p), ("odd", lambda p: p.transpose(0, 1).contiguous().transpose(0, 1))):
+    layouts = (("chunks", lambda p: p), ("odd", lambda p: p.transpose(0, 1).contiguous().transpose(0, 1)))
+    for name, layout in layouts:
         for backend in ("cpu_fused", "reference"):
             proj = layout(base.clone()).requires_grad_()
             parts = list(proj.chunk(n, dim=-1))
