@@ -157,8 +157,9 @@ def test_strided_inputs_are_read_in_place(op, B, T):
 
 
 def test_chunk_views_need_no_copy():
-    from minrnn.ops.cpu_fused.ops import _rows
+    from minrnn.ops.layout import row_stride, rows_view
 
     proj = torch.randn(2, 5, 24)
-    assert all(_rows(p) is p for p in proj.chunk(3, dim=-1))
-    assert _rows(proj.transpose(0, 1).contiguous().transpose(0, 1)[..., :8]) is not None
+    assert all(rows_view(p) is p and row_stride(p) == 24 for p in proj.chunk(3, dim=-1))
+    odd = proj.transpose(0, 1).contiguous().transpose(0, 1)[..., :8]
+    assert rows_view(odd) is not odd and rows_view(odd).is_contiguous()

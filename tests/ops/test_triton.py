@@ -96,6 +96,23 @@ else:
             run_gated(op, "triton", args, cu), run_gated(op, "reference", args, cu), torch.float64
         )
 
+    @pytest.mark.parametrize("op", GATED)
+    def test_projection_chunks_read_in_place(op):
+        import minrnn.functional as F
+
+        n = {"linear_scan": 2, "min_gru": 2, "min_lstm": 3}[op]
+        base = torch.randn(2, 21, n * 16, dtype=torch.float64, device=DEV)
+        if op == "linear_scan":
+            base[..., :16] = base[..., :16].tanh()
+        h0 = torch.randn(2, 16, dtype=torch.float64, device=DEV)
+        res = {}
+        for backend in ("triton", "reference"):
+            proj = base.clone().requires_grad_()
+            h, last = getattr(F, op)(*proj.chunk(n, dim=-1), h0, backend=backend)
+            (h.sin().sum() + last.sum()).backward()
+            res[backend] = [h.detach(), last.detach(), proj.grad]
+        assert_close_list(res["triton"], res["reference"], torch.float64)
+
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     @pytest.mark.parametrize("with_state", [False, True])
     def test_aaren_matches_reference(dtype, with_state):

@@ -17,6 +17,7 @@ import ctypes
 import torch
 
 from minrnn.ops.cpu_fused.build import library
+from minrnn.ops.layout import row_stride, rows_view
 
 _KERNELS = {"linear_scan": "scan", "min_gru": "gru", "min_lstm": "lstm"}
 
@@ -43,19 +44,10 @@ def _threads(numel: int) -> int:
     return max(1, torch.get_num_threads()) if numel >= _PARALLEL_MIN_ELEMENTS else 1
 
 
-def _rows(x: torch.Tensor) -> torch.Tensor:
-    """``x`` (B, T, D) itself when its rows are evenly spaced with unit channel stride (e.g. a chunk of a
-    projection's output: no copy), else a contiguous copy."""
-    B, T, _ = x.shape
-    if x.stride(2) == 1 and (B == 1 or x.stride(0) == T * x.stride(1)):
-        return x
-    return x.contiguous()
-
-
 def _row_strides(xs: list[torch.Tensor]):
     arr = (ctypes.c_int64 * len(xs))()
     for i, x in enumerate(xs):
-        arr[i] = x.stride(1) if x.shape[1] > 1 or x.shape[0] == 1 else x.stride(0)
+        arr[i] = row_stride(x)
     return arr
 
 
@@ -63,7 +55,7 @@ class _GatedFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernel: str, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
         lib = library()
-        xs = [_rows(x) for x in inputs]
+        xs = [rows_view(x) for x in inputs]
         h0 = h0.contiguous()
         B, T, D = xs[0].shape
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype)

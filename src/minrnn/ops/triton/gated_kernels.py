@@ -4,7 +4,7 @@ One program per (sequence n, block of BLOCK_D channels). It walks its sequence i
 inside a chunk the recurrence h_t = a_t h_{t-1} + b_t is an associative scan over (a, b) pairs
 ((a1, b1) o (a2, b2) = (a1 a2, b1 a2 + b2)), and the state carried from the previous chunk enters as
 h_t = A_t h_carry + B_t. Every input is read once and every output written once; gate activations are
-computed in registers from the logits (equations in ``minrnn/ops/cpu_fused/kernels.cpp``), in float32
+computed in registers from the logits (equations in ``minrnn/ops/cpu_fused/kernels.cpp``; input rows may be strided: S0, S1, S2), in float32
 (float64 when the state is float64), whatever the input dtype.
 
 Backward: g_t = dL/dh_t + a_{t+1} g_{t+1}, the same scan over chunks taken in reverse time order, then the
@@ -83,7 +83,7 @@ def _coef(x0, x1, x2, MODE: tl.constexpr):
 
 @triton.jit
 def gated_fwd_kernel(
-    X0, X1, X2, H0, H, HL, CU, D, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr
+    X0, X1, X2, H0, H, HL, CU, D, S0, S1, S2, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr
 ):
     n = tl.program_id(0)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
@@ -98,10 +98,10 @@ def gated_fwd_kernel(
         t = t0 + rows
         mask = (t < end)[:, None] & dmask[None, :]
         ptr = t[:, None] * D + offs_d[None, :]
-        x0 = tl.load(X0 + ptr, mask=mask, other=0.0).to(acc)
-        x1 = tl.load(X1 + ptr, mask=mask, other=0.0).to(acc)
+        x0 = tl.load(X0 + t[:, None] * S0 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+        x1 = tl.load(X1 + t[:, None] * S1 + offs_d[None, :], mask=mask, other=0.0).to(acc)
         if MODE == 2:
-            x2 = tl.load(X2 + ptr, mask=mask, other=0.0).to(acc)
+            x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
         else:
             x2 = x1
         a, b = _coef(x0, x1, x2, MODE)
@@ -129,6 +129,9 @@ def gated_bwd_kernel(
     DH0,
     CU,
     D,
+    S0,
+    S1,
+    S2,
     MODE: tl.constexpr,
     BLOCK_T: tl.constexpr,
     BLOCK_D: tl.constexpr,
@@ -151,9 +154,11 @@ def gated_bwd_kernel(
         ptr = t[:, None] * D + offs_d[None, :]
         # a_{t+1}: the coefficient that carries g_{t+1} back to g_t (1 past the end)
         nmask = (valid & (t + 1 < end))[:, None] & dmask[None, :]
-        xn0 = tl.load(X0 + ptr + D, mask=nmask, other=0.0).to(acc)
+        p0 = X0 + t[:, None] * S0 + offs_d[None, :]
+        p1 = X1 + t[:, None] * S1 + offs_d[None, :]
+        xn0 = tl.load(p0 + S0, mask=nmask, other=0.0).to(acc)
         if MODE == 2:
-            xn1 = tl.load(X1 + ptr + D, mask=nmask, other=0.0).to(acc)
+            xn1 = tl.load(p1 + S1, mask=nmask, other=0.0).to(acc)
         else:
             xn1 = xn0
         an = tl.where(nmask, _coef_a(xn0, xn1, MODE), 1.0)
@@ -163,8 +168,8 @@ def gated_bwd_kernel(
         g = tl.sum(tl.where(last, G, 0.0), axis=0)
         hp = tl.load(H + ptr - D, mask=mask & (t > start)[:, None], other=0.0).to(acc)
         hp = tl.where((t == start)[:, None], h0[None, :], hp)
-        x0 = tl.load(X0 + ptr, mask=mask, other=0.0).to(acc)
-        x1 = tl.load(X1 + ptr, mask=mask, other=0.0).to(acc)
+        x0 = tl.load(p0, mask=mask, other=0.0).to(acc)
+        x1 = tl.load(p1, mask=mask, other=0.0).to(acc)
         if MODE == 0:
             tl.store(DX0 + ptr, (G * hp).to(DX0.dtype.element_ty), mask=mask)
             tl.store(DX1 + ptr, G.to(DX1.dtype.element_ty), mask=mask)
@@ -174,7 +179,7 @@ def gated_bwd_kernel(
             tl.store(DX0 + ptr, (G * z * a * (gc - hp)).to(DX0.dtype.element_ty), mask=mask)
             tl.store(DX1 + ptr, (G * z * dg).to(DX1.dtype.element_ty), mask=mask)
         else:
-            x2 = tl.load(X2 + ptr, mask=mask, other=0.0).to(acc)
+            x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
             d, sfn, sin_ = _lstm_logit(x0, x1)
             z, a = _sig_pair(d)
             gc, dg = _g(x2)
@@ -184,9 +189,9 @@ def gated_bwd_kernel(
             tl.store(DX2 + ptr, (G * z * dg).to(DX2.dtype.element_ty), mask=mask)
     # dL/dh0 = a_start g_start (g itself for an empty sequence)
     smask = dmask & ((offs_d * 0 + end) > start)
-    xs0 = tl.load(X0 + start * D + offs_d, mask=smask, other=0.0).to(acc)
+    xs0 = tl.load(X0 + start * S0 + offs_d, mask=smask, other=0.0).to(acc)
     if MODE == 2:
-        xs1 = tl.load(X1 + start * D + offs_d, mask=smask, other=0.0).to(acc)
+        xs1 = tl.load(X1 + start * S1 + offs_d, mask=smask, other=0.0).to(acc)
     else:
         xs1 = xs0
     a0 = tl.where(smask, _coef_a(xs0, xs1, MODE), 1.0)

@@ -14,6 +14,7 @@ import os
 import torch
 import triton
 
+from minrnn.ops.layout import row_stride, rows_view
 from minrnn.ops.triton.aaren_kernels import aaren_bwd_kernel, aaren_fwd_kernel
 from minrnn.ops.triton.gated_kernels import gated_bwd_kernel, gated_fwd_kernel
 
@@ -39,16 +40,17 @@ def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None, device) -> torch.T
 class _GatedFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, mode: int, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
-        xs = [x.contiguous() for x in inputs]
+        xs = [rows_view(x) for x in inputs]
         h0 = h0.contiguous()
         D = xs[0].shape[-1]
         N = cu.numel() - 1
-        h = torch.empty_like(xs[0])
+        h = torch.empty(xs[0].shape, dtype=xs[0].dtype, device=xs[0].device)
         h_last = torch.empty_like(h0)
         bt, bd = _blocks(D)
         x2 = xs[2] if mode == 2 else xs[0]
+        strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
         gated_fwd_kernel[(N, triton.cdiv(D, bd))](
-            xs[0], xs[1], x2, h0, h, h_last, cu, D, MODE=mode, BLOCK_T=bt, BLOCK_D=bd
+            xs[0], xs[1], x2, h0, h, h_last, cu, D, *strides, MODE=mode, BLOCK_T=bt, BLOCK_D=bd
         )
         ctx.mode = mode
         ctx.save_for_backward(cu, h0, h, *xs)
@@ -60,12 +62,13 @@ class _GatedFn(torch.autograd.Function):
         cu, h0, h, *xs = ctx.saved_tensors
         grad_h = grad_h.contiguous()
         grad_last = grad_last.to(h0.dtype).contiguous()
-        grads = [torch.empty_like(x) for x in xs]
+        grads = [torch.empty(x.shape, dtype=x.dtype, device=x.device) for x in xs]
         grad_h0 = torch.empty_like(h0)
         D = h.shape[-1]
         N = cu.numel() - 1
         bt, bd = _blocks(D)
         x2 = xs[2] if ctx.mode == 2 else xs[0]
+        strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
         dx2 = grads[2] if ctx.mode == 2 else grads[0]
         gated_bwd_kernel[(N, triton.cdiv(D, bd))](
             xs[0],
@@ -81,6 +84,7 @@ class _GatedFn(torch.autograd.Function):
             grad_h0,
             cu,
             D,
+            *strides,
             MODE=ctx.mode,
             BLOCK_T=bt,
             BLOCK_D=bd,
