@@ -4,8 +4,9 @@ One program per (sequence n, block of BLOCK_D channels). It walks its sequence i
 inside a chunk the recurrence h_t = a_t h_{t-1} + b_t is an associative scan over (a, b) pairs
 ((a1, b1) o (a2, b2) = (a1 a2, b1 a2 + b2)), and the state carried from the previous chunk enters as
 h_t = A_t h_carry + B_t. Every input is read once and every output written once; gate activations are
-computed in registers from the logits (equations in ``minrnn/ops/cpu_fused/kernels.cpp``; input rows may be strided: S0, S1, S2), in float32
-(float64 when the state is float64), whatever the input dtype.
+computed in registers from the logits (equations in ``minrnn/ops/cpu_fused/kernels.cpp``), in float32
+(float64 when the state is float64), whatever the input dtype. Input rows may be strided (S0, S1, S2: row
+strides, so projection chunks are read in place); outputs and gradients are contiguous.
 
 Backward: g_t = dL/dh_t + a_{t+1} g_{t+1}, the same scan over chunks taken in reverse time order, then the
 logit gradients from g_t, h_{t-1} and the recomputed gates. Sequences are given by offsets CU (N + 1).
