@@ -42,8 +42,10 @@ def test_gated_matches_reference(op, dtype, T):
 
 @pytest.mark.parametrize("op", GATED)
 def test_gated_long_sequence(op):
+    # against ``chunked`` (exact products and sums, itself checked against the reference on short inputs):
+    # the reference loop's backward costs O(T^2) here (each a[:, t] index materialises a full-size gradient)
     args = gated_inputs(op, 2, 4099, 5, torch.float64, seed=1)
-    assert_close_list(run_gated(op, "cpu_fused", args), run_gated(op, "reference", args), torch.float64)
+    assert_close_list(run_gated(op, "cpu_fused", args), run_gated(op, "chunked", args), torch.float64)
 
 
 @pytest.mark.parametrize("op", ("min_gru", "min_lstm"))
