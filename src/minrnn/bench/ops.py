@@ -14,7 +14,11 @@ Every number is the median of ``--repeats`` timed runs after one warm-up. Result
 CSV and markdown into ``--out`` (default ``benchmarks/results``) with the command, machine and load.
 
     python -m minrnn.bench.ops --quick
-    python -m minrnn.bench.ops --sections scan,layer --T 2048 --D 64,256
+    python -m minrnn.bench.ops --sections scan,layer --T 2048 --D 64,256 --threads 1
+    python -m minrnn.bench.ops --device cuda --dtype bfloat16   # GPU: ``auto`` selects the Triton kernels
+
+On a shared or oversubscribed CPU, ``--threads 1`` gives steadier numbers (torch's own OpenMP regions stall
+when a core is taken by another process).
 """
 
 from __future__ import annotations
