@@ -59,6 +59,23 @@ def time_it(fn: Callable[[], object], repeats: int, device: str) -> float:
     return statistics.median(times)
 
 
+def time_interleaved(fns: dict[str, tuple[Callable[[], object], int]], device: str) -> dict[str, float]:
+    """Median seconds of each ``fn`` given as ``name: (fn, repeats)``, timed round-robin (one warm-up each)
+    so that load changes on a shared machine hit every case alike."""
+    for fn, _ in fns.values():
+        fn()
+    _sync(device)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for i in range(max(r for _, r in fns.values())):
+        for name, (fn, reps) in fns.items():
+            if i < reps:
+                t0 = time.perf_counter()
+                fn()
+                _sync(device)
+                times[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def machine_info(device: str) -> dict:
     """nproc, CPU model, load average, torch version, threads, GPU name."""
     model = platform.processor() or platform.machine()
@@ -113,24 +130,26 @@ def bench_scan(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_re
     cand = torch.randn(B, T, D, generator=g).to(device, dtype).requires_grad_()
     other = torch.randn(B, T, D, generator=g).to(device, dtype)
     fast = registry.select("min_gru", "auto", (gate, cand, None), lambda: (gate, cand, None))[0].name
-    rows = []
-    base = time_it(lambda: gate.detach() * other, repeats, device)
-    rows.append({"case": "elementwise multiply x*y (fwd)", "seconds": base})
-    fast_t = None
+    fns = {"elementwise multiply x*y (fwd)": (lambda: gate.detach() * other, repeats)}
     candidates = [
         (f"min_gru {fast} (auto)", fast, repeats),
         ("min_gru chunked", "chunked", slow_repeats),
         ("min_gru log_space (paper)", "log_space", slow_repeats),
     ]
     for name, backend, reps in candidates:
-        fn = _fwd_bwd(lambda b=backend: MF.min_gru(gate, cand, backend=b)[0], [gate, cand])
-        t = time_it(fn, reps, device)
-        fast_t = t if fast_t is None else fast_t
-        rows.append({"case": name + " fwd+bwd", "seconds": t})
+        fns[name + " fwd+bwd"] = (
+            _fwd_bwd(lambda b=backend: MF.min_gru(gate, cand, backend=b)[0], [gate, cand]),
+            reps,
+        )
     lucid = _mingru_pytorch()
     if lucid is not None:
-        t = time_it(_fwd_bwd(lambda: lucid(gate, cand), [gate, cand]), slow_repeats, device)
-        rows.append({"case": "min_gru minGRU-pytorch (lucidrains) fwd+bwd", "seconds": t})
+        fns["min_gru minGRU-pytorch (lucidrains) fwd+bwd"] = (
+            _fwd_bwd(lambda: lucid(gate, cand), [gate, cand]),
+            slow_repeats,
+        )
+    res = time_interleaved(fns, device)
+    rows = [{"case": k, "seconds": v} for k, v in res.items()]
+    base, fast_t = rows[0]["seconds"], rows[1]["seconds"]
     for r in rows:
         r.update(section="scan", B=B, T=T, D=D, x_multiply=r["seconds"] / base, x_fast=r["seconds"] / fast_t)
     return rows
@@ -148,9 +167,15 @@ def bench_layer(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_r
         proj = torch.nn.Linear(D, n_parts * D).to(device, dtype)
         rnn = rnn_cls(D, D, batch_first=True).to(device, dtype)
         params = [x, *layer.parameters(), *proj.parameters(), *rnn.parameters()]
-        t_layer = time_it(_fwd_bwd(lambda m=layer: m(x)[0], params), repeats, device)
-        t_proj = time_it(_fwd_bwd(lambda m=proj: m(x), params), repeats, device)
-        t_rnn = time_it(_fwd_bwd(lambda m=rnn: m(x)[0], params), slow_repeats, device)
+        res = time_interleaved(
+            {
+                "layer": (_fwd_bwd(lambda m=layer: m(x)[0], params), repeats),
+                "proj": (_fwd_bwd(lambda m=proj: m(x), params), repeats),
+                "rnn": (_fwd_bwd(lambda m=rnn: m(x)[0], params), slow_repeats),
+            },
+            device,
+        )
+        t_layer, t_proj, t_rnn = res["layer"], res["proj"], res["rnn"]
         for case, t in (
             (f"{name} layer fwd+bwd", t_layer),
             (f"{name} input projection only fwd+bwd", t_proj),
@@ -283,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m minrnn.bench.ops " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"# {command}\n# {info}", flush=True)
     rows: list[dict] = []
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for T in args.T:
         for D in args.D:
             if "scan" in sections:
@@ -291,19 +317,20 @@ def main(argv: list[str] | None = None) -> int:
             if "layer" in sections:
                 rows += bench_layer(args.B, T, D, dtype, args.device, args.repeats, args.slow_repeats)
                 print(_fmt_table(rows[-6:]), flush=True)
+            _write(rows, info, command, args, stamp, final=False)
     if "step" in sections:
         for D in args.D:
             rows += bench_step(D, args.contexts, args.steps, dtype, args.device)
         print(_fmt_table([r for r in rows if r["section"] == "step"]), flush=True)
-    info["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    _write(rows, info, command, args)
+    _write(rows, info, command, args, stamp, final=True)
     return 0
 
 
-def _write(rows: list[dict], info: dict, command: str, args) -> None:
+def _write(rows: list[dict], info: dict, command: str, args, stamp: str, final: bool) -> None:
+    """Write (and, during the run, rewrite) the CSV and markdown results; the end load goes in at the end."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    info = dict(info, loadavg_now=" ".join(f"{x:.2f}" for x in os.getloadavg()), complete=final)
     stem = out / f"ops_{args.device.split(':')[0]}_{stamp}{'_quick' if args.quick else ''}"
     header = [f"command: {command}", f"date (UTC): {stamp}", f"device: {args.device}, dtype: {args.dtype}"]
     header += [f"{k}: {v}" for k, v in info.items()]
@@ -321,7 +348,8 @@ def _write(rows: list[dict], info: dict, command: str, args) -> None:
         w.writerows(rows)
     md = ["# minrnn bench ops", "", *[f"- {line}" for line in header], "", _fmt_table(rows), ""]
     stem.with_suffix(".md").write_text("\n".join(md))
-    print(f"wrote {stem}.csv and {stem}.md")
+    if final:
+        print(f"wrote {stem}.csv and {stem}.md")
 
 
 if __name__ == "__main__":
