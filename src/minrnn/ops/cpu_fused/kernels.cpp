@@ -14,8 +14,8 @@
 // Equations (see minrnn/ops/gated/coefficients.py and minrnn/ops/aaren/reference.py):
 //   linear scan  h_t = a_t h_{t-1} + b_t
 //   minGRU       z = sigmoid(x), a = sigmoid(-x), b = z g(c)
-//   minLSTM      d = logsigmoid(i) - logsigmoid(f), a = sigmoid(-d) = f', b = sigmoid(d) g(c) = i' g(c)
-//                (f' = f / (f + i) = 1 / (1 + i / f) = sigmoid(-d) with f, i the gate sigmoids)
+//   minLSTM      a = f' = f / (f + i), b = i' g(c) with f, i the gate sigmoids (see lstm_gates)
+//                (= sigmoid(-d), sigmoid(d) g(c) with d = logsigmoid(i) - logsigmoid(f): minGRU with logit d)
 //   g(c) = c + 0.5 (c >= 0), sigmoid(c) (c < 0)
 // Backward: g_t = dL/dh_t + a_{t+1} g_{t+1} (reverse linear scan), dL/da_t = g_t h_{t-1}, dL/db_t = g_t; the
 // gate gradients are formed in the same pass from the logits (nothing but the outputs is saved).
@@ -48,19 +48,13 @@ void parallel_items(int64_t n_items, int nth, F&& f) {
   for (int64_t it = 0; it < n_items; ++it) f(it);
 }
 
-// ---- elementwise math. float uses branch-free polynomial exp/log (Cephes coefficients, ~1-2 ulp) that the
+// ---- elementwise math. float uses a branch-free polynomial exp (Cephes coefficients, ~1-2 ulp) that the
 // compiler vectorises; double uses libm (exactness over speed). ----
 
 inline float bits_to_float(int32_t i) {
   float f;
   std::memcpy(&f, &i, 4);
   return f;
-}
-
-inline int32_t float_to_bits(float f) {
-  int32_t i;
-  std::memcpy(&i, &f, 4);
-  return i;
 }
 
 // exp(x) for x <= 88; 0 below -87.3 (where float would go subnormal).
@@ -79,31 +73,6 @@ inline float vexp(float x) {
   return x < -87.3f ? 0.0f : e * scale;
 }
 inline double vexp(double x) { return std::exp(x); }
-
-// log(x) for normal x > 0.
-inline float vlog(float x) {
-  const int32_t bits = float_to_bits(x);
-  float e = static_cast<float>(((bits >> 23) & 0xff) - 126);
-  float m = bits_to_float((bits & 0x007fffff) | 0x3f000000);  // [0.5, 1)
-  const bool small = m < 0.707106781186547524f;
-  e = small ? e - 1.0f : e;
-  m = small ? m + m - 1.0f : m - 1.0f;
-  const float z = m * m;
-  float y = 7.0376836292e-2f;
-  y = y * m - 1.1514610310e-1f;
-  y = y * m + 1.1676998740e-1f;
-  y = y * m - 1.2420140846e-1f;
-  y = y * m + 1.4249322787e-1f;
-  y = y * m - 1.6668057665e-1f;
-  y = y * m + 2.0000714765e-1f;
-  y = y * m - 2.4999993993e-1f;
-  y = y * m + 3.3333331174e-1f;
-  y = y * m * z;
-  y += -2.12194440e-4f * e;
-  y += -0.5f * z;
-  return m + y + 0.693359375f * e;
-}
-inline double vlog(double x) { return std::log(x); }
 
 // sigmoid(x) and sigmoid(-x) with one exp of a non-positive argument (never overflows); also returns
 // e = exp(-|x|).
@@ -126,15 +95,22 @@ inline void g_and_grad(T c, T& gc, T& dg) {
   dg = c >= T(0) ? T(1) : s * sn;
 }
 
-// d = logsigmoid(i) - logsigmoid(f) = softplus(-f) - softplus(-i)
-//   = max(-f, 0) - max(-i, 0) + log((1 + exp(-|f|)) / (1 + exp(-|i|)));  also sigmoid(-f), sigmoid(-i).
+// Normalised minLSTM gates without logarithms: with p_f = 1 + exp(-f) = 1 / sigmoid(f) (and p_i alike),
+//   f' = sigmoid(f) / (sigmoid(f) + sigmoid(i)) = p_i / (p_i + p_f),  i' = p_f / (p_i + p_f),
+// where p = exp(max(-x, 0)) (1 + exp(-|x|)) and the common factor exp(max of the two exponents) cancels, so
+// nothing overflows. Also returns sigmoid(-f) and sigmoid(-i) (the derivatives of logsigmoid).
 template <typename T>
-inline T lstm_logit(T f, T i, T& sfn, T& sin_) {
+inline void lstm_gates(T f, T i, T& fn, T& in_, T& sfn, T& sin_) {
   const T ef = vexp(-std::fabs(f)), ei = vexp(-std::fabs(i));
-  const T pf = T(1) + ef, pi = T(1) + ei;
-  sfn = f >= T(0) ? ef / pf : T(1) / pf;
-  sin_ = i >= T(0) ? ei / pi : T(1) / pi;
-  return std::max(-f, T(0)) - std::max(-i, T(0)) + vlog(pf / pi);
+  const T qf = T(1) + ef, qi = T(1) + ei;
+  const T dlt = std::max(-i, T(0)) - std::max(-f, T(0));
+  const T e = vexp(-std::fabs(dlt));
+  const T wi = dlt >= T(0) ? qi : qi * e, wf = dlt >= T(0) ? qf * e : qf;
+  const T inv = T(1) / (wi + wf);
+  fn = wi * inv;
+  in_ = wf * inv;
+  sfn = (f >= T(0) ? ef : T(1)) / qf;
+  sin_ = (i >= T(0) ? ei : T(1)) / qi;
 }
 
 // ---- coefficient functors: coef() gives (a, b); grad() writes the input gradients from g_t and h_{t-1}
@@ -171,18 +147,18 @@ struct GRU {  // in = {gate, candidate}
 template <typename T>
 struct LSTM {  // in = {forget, input, candidate}
   static inline void coef(const T* const* in, int64_t k, T& a, T& b) {
-    T sfn, sin_, z, gc, dg;
-    const T d = lstm_logit(in[0][k], in[1][k], sfn, sin_);
-    sig_pair(d, z, a);
+    T z, sfn, sin_, gc, dg;
+    lstm_gates(in[0][k], in[1][k], a, z, sfn, sin_);
     g_and_grad(in[2][k], gc, dg);
     b = z * gc;
   }
   static inline T grad(const T* const* in, int64_t k, T g, T hprev, T* const* out) {
-    T sfn, sin_, z, a, gc, dg;
-    const T d = lstm_logit(in[0][k], in[1][k], sfn, sin_);
-    sig_pair(d, z, a);
+    T a, z, sfn, sin_, gc, dg;
+    lstm_gates(in[0][k], in[1][k], a, z, sfn, sin_);
     g_and_grad(in[2][k], gc, dg);
-    const T dd = g * z * a * (gc - hprev);  // dL/dd; dd/df = -sigmoid(-f), dd/di = sigmoid(-i)
+    // a = sigmoid(-d), z = sigmoid(d) with d = logsigmoid(i) - logsigmoid(f): dd/df = -sigmoid(-f),
+    // dd/di = sigmoid(-i), and dL/dd = g z a (g(c) - h_{t-1}) as for minGRU.
+    const T dd = g * z * a * (gc - hprev);
     out[0][k] = -dd * sfn;
     out[1][k] = dd * sin_;
     out[2][k] = g * z * dg;
