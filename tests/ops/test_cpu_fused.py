@@ -161,3 +161,20 @@ def test_chunk_views_need_no_copy():
     assert all(rows_view(p) is p and row_stride(p) == 24 for p in proj.chunk(3, dim=-1))
     odd = proj.transpose(0, 1).contiguous().transpose(0, 1)[..., :8]
     assert rows_view(odd) is not odd and rows_view(odd).is_contiguous()
+
+
+@pytest.mark.parametrize("op", [*GATED, "aaren"])
+def test_multithreaded_path_with_split_channels(op):
+    """Large enough for the OpenMP path (>= 2^18 elements) with fewer sequences than work items, so channel
+    blocks are split across threads; checked against ``chunked``."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        if op == "aaren":
+            s, v, st = aaren_inputs(2, 600, 4, 64, torch.float64, seed=12)
+            assert_close_list(run_aaren("cpu_fused", s, v, st), run_aaren("chunked", s, v, st), torch.float64)
+        else:
+            args = gated_inputs(op, 3, 700, 130, torch.float64, seed=11)
+            assert_close_list(run_gated(op, "cpu_fused", args), run_gated(op, "chunked", args), torch.float64)
+    finally:
+        torch.set_num_threads(old)
