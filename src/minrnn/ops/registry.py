@@ -45,6 +45,10 @@ class Backend:
         fn: the implementation; same positional arguments and return value as the op.
         priority: higher wins under ``backend="auto"``.
         supports: predicate over the op's tensor arguments (None for absent ones).
+        varlen: ``fn`` accepts the keyword ``cu_seqlens`` (packed variable-length batches); other backends
+            are run once per sequence by :mod:`minrnn.functional`.
+        native_half: ``fn`` takes float16/bfloat16 inputs as they are (accumulating in float32 inside)
+            and returns outputs in the input dtype; other backends get float32 copies.
     """
 
     op: str
@@ -52,6 +56,8 @@ class Backend:
     fn: Callable
     priority: int = 0
     supports: Callable[..., bool] = _always
+    varlen: bool = False
+    native_half: bool = False
 
 
 _REGISTRY: dict[str, dict[str, Backend]] = {op: {} for op in OPS}
@@ -59,11 +65,12 @@ _loaded = False
 
 
 def register(op: str, name: str, fn: Callable, *, priority: int = 0,
-             supports: Callable[..., bool] | None = None) -> None:
+             supports: Callable[..., bool] | None = None, varlen: bool = False,
+             native_half: bool = False) -> None:
     """Register ``fn`` as backend ``name`` of ``op`` (replacing one of the same name)."""
     if op not in _REGISTRY:
         raise ValueError(f"op must be one of {OPS}, got {op!r}")
-    _REGISTRY[op][name] = Backend(op, name, fn, priority, supports or _always)
+    _REGISTRY[op][name] = Backend(op, name, fn, priority, supports or _always, varlen, native_half)
 
 
 def _load() -> None:
@@ -104,3 +111,40 @@ def resolve(op: str, name: str, *tensors: torch.Tensor | None) -> Backend:
         dev = next((t.device for t in tensors if t is not None), None)
         raise ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev})")
     return b
+
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def select(op: str, name: str, raw: tuple, convert: Callable[[], tuple]) -> tuple[Backend, tuple]:
+    """Pick a backend like :func:`resolve` and the tensors to call it with.
+
+    ``raw`` are the op's tensor arguments as the user gave them; ``convert()`` returns them in the
+    accumulation dtype (float32 for float16/bfloat16). A backend registered with ``native_half=True`` that
+    supports the raw tensors gets them unconverted (no extra pass over memory); every other backend gets the
+    converted ones.
+    """
+    if not any(t is not None and t.dtype in _HALF for t in raw):
+        return resolve(op, name, *raw), raw
+    _load()
+    table = _REGISTRY[op]
+    if not isinstance(name, str):
+        raise TypeError(f"backend must be a string, got {type(name).__name__}")
+    if name == "auto":
+        candidates = sorted(table.values(), key=lambda b: -b.priority)
+    else:
+        if name not in table:
+            raise ValueError(f"backend must be 'auto' or one of {sorted(table)} for {op}, got {name!r}")
+        candidates = [table[name]]
+    converted = None
+    for b in candidates:
+        if b.native_half and b.supports(*raw):
+            return b, raw
+        if converted is None:
+            converted = convert()
+        if b.supports(*converted):
+            return b, converted
+    if name == "auto":
+        raise RuntimeError(f"no backend of {op} supports these inputs")
+    dev = next((t.device for t in raw if t is not None), None)
+    raise ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev})")

@@ -1,0 +1,178 @@
+"""Autograd wrappers around the fused CPU kernels (see ``kernels.cpp`` for the equations).
+
+Every op runs one forward pass (read inputs, write outputs) and one backward pass (read inputs, outputs and
+output gradients; write input gradients). The minGRU/minLSTM backward recomputes the gate activations from
+the saved logits inside the kernel and writes the logit gradients directly: no (a, b) or gate tensors are
+ever materialised. Saved for backward: the inputs, h and h0 (Aaren: also the running maxima m_t and sums u_t,
+(B, T, H) each).
+
+All ops take float32/float64 contiguous CPU tensors, batch-first (B, T, ...) or packed (1, total_T, ...)
+with ``cu_seqlens``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import torch
+
+from minrnn.ops.cpu_fused.build import library
+from minrnn.ops.layout import row_stride, rows_view
+
+_KERNELS = {"linear_scan": "scan", "min_gru": "gru", "min_lstm": "lstm"}
+
+
+def _ptrs(*tensors: torch.Tensor | None):
+    arr = (ctypes.c_void_p * len(tensors))()
+    for i, t in enumerate(tensors):
+        arr[i] = None if t is None else t.data_ptr()
+    return arr
+
+
+def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None) -> torch.Tensor:
+    if cu_seqlens is not None:
+        return cu_seqlens.contiguous()
+    return torch.arange(B + 1, dtype=torch.int64) * T
+
+
+_PARALLEL_MIN_ELEMENTS = 1 << 18
+
+
+def _threads(numel: int) -> int:
+    """torch's thread count, or 1 for small problems (thread wake-up costs more than it saves, and a lot more
+    on an oversubscribed machine, where a descheduled thread stalls the whole parallel region)."""
+    return max(1, torch.get_num_threads()) if numel >= _PARALLEL_MIN_ELEMENTS else 1
+
+
+def _row_strides(xs: list[torch.Tensor]):
+    arr = (ctypes.c_int64 * len(xs))()
+    for i, x in enumerate(xs):
+        arr[i] = row_stride(x)
+    return arr
+
+
+class _GatedFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, kernel: str, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
+        lib = library()
+        xs = [rows_view(x) for x in inputs]
+        h0 = h0.contiguous()
+        B, T, D = xs[0].shape
+        h = torch.empty(xs[0].shape, dtype=xs[0].dtype)
+        h_last = torch.empty_like(h0)
+        getattr(lib, f"mr_{kernel}_fwd")(
+            int(h.dtype == torch.float64),
+            _ptrs(*xs),
+            _row_strides(xs),
+            h0.data_ptr(),
+            h.data_ptr(),
+            h_last.data_ptr(),
+            cu.data_ptr(),
+            cu.numel() - 1,
+            D,
+            _threads(h.numel()),
+        )
+        ctx.kernel = kernel
+        ctx.save_for_backward(cu, h0, h, *xs)
+        return h, h_last
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_h: torch.Tensor, grad_last: torch.Tensor):
+        cu, h0, h, *xs = ctx.saved_tensors
+        grad_h = grad_h.contiguous()
+        grad_last = grad_last.contiguous()
+        grads = [torch.empty(x.shape, dtype=x.dtype) for x in xs]
+        grad_h0 = torch.empty_like(h0)
+        D = h.shape[-1]
+        getattr(library(), f"mr_{ctx.kernel}_bwd")(
+            int(h.dtype == torch.float64),
+            _ptrs(*xs),
+            _row_strides(xs),
+            h.data_ptr(),
+            h0.data_ptr(),
+            grad_h.data_ptr(),
+            grad_last.data_ptr(),
+            _ptrs(*grads),
+            grad_h0.data_ptr(),
+            cu.data_ptr(),
+            cu.numel() - 1,
+            D,
+            _threads(h.numel()),
+        )
+        return (None, None, grad_h0, *grads)
+
+
+def gated(op: str):
+    """Backend function of ``op`` (linear_scan, min_gru, min_lstm): ``fn(*inputs, h0, cu_seqlens=None)``."""
+    kernel = _KERNELS[op]
+
+    def fn(*args, cu_seqlens: torch.Tensor | None = None):
+        *inputs, h0 = args
+        B, T, _ = inputs[0].shape
+        return _GatedFn.apply(kernel, _offsets(B, T, cu_seqlens), h0, *inputs)
+
+    fn.__name__ = f"{op}_cpu_fused"
+    fn.__doc__ = f"Fused CPU ``{op}``: (*inputs (B, T, D), h0 (B, D)) -> (h (B, T, D), h_last (B, D))."
+    return fn
+
+
+class _AarenFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, cu: torch.Tensor, has_state: bool, s: torch.Tensor, v: torch.Tensor, m0, u0, w0):
+        s, v = s.contiguous(), v.contiguous()
+        _, L, H = s.shape
+        N, Dv = cu.numel() - 1, v.shape[-1]
+        o = torch.empty_like(v)
+        m_all, u_all = torch.empty_like(s), torch.empty_like(s)
+        mT, uT = s.new_empty(N, H), s.new_empty(N, H)
+        wT = v.new_empty(N, H, Dv)
+        if has_state:
+            m0, u0, w0 = m0.contiguous(), u0.contiguous(), w0.contiguous()
+        library().mr_aaren_fwd(
+            int(s.dtype == torch.float64),
+            _ptrs(s, v, m0, u0, w0, o, m_all, u_all, mT, uT, wT),
+            int(has_state),
+            cu.data_ptr(),
+            N,
+            H,
+            Dv,
+            _threads(v.numel()),
+        )
+        ctx.has_state = has_state
+        ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT, *((m0, u0, w0) if has_state else ()))
+        return o, mT, uT, wT
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, go, gm, gu, gw):
+        cu, s, v, o, m_all, u_all, mT, uT, wT, *st = ctx.saved_tensors
+        m0, u0, w0 = st if ctx.has_state else (None, None, None)
+        go, gm, gu, gw = (x.contiguous() for x in (go, gm, gu, gw))
+        ds, dv = torch.empty_like(s), torch.empty_like(v)
+        dm0, du0, dw0 = (torch.empty_like(x) for x in st) if ctx.has_state else (None, None, None)
+        N, H, Dv = mT.shape[0], s.shape[-1], v.shape[-1]
+        library().mr_aaren_bwd(
+            int(s.dtype == torch.float64),
+            _ptrs(s, v, o, m_all, u_all, m0, u0, w0, go, gm, gu, gw, mT, uT, wT, ds, dv, dm0, du0, dw0),
+            int(ctx.has_state),
+            cu.data_ptr(),
+            N,
+            H,
+            Dv,
+            _threads(v.numel()),
+        )
+        return None, None, ds, dv, dm0, du0, dw0
+
+
+def aaren(scores: torch.Tensor, values: torch.Tensor, state, cu_seqlens: torch.Tensor | None = None):
+    """Fused CPU Aaren: scores (B, T, H), values (B, T, H, Dv), state None or (m, u, w)."""
+    B, T, _ = scores.shape
+    cu = _offsets(B, T, cu_seqlens)
+    if cu_seqlens is not None or B > 1:
+        s, v = scores.reshape(1, B * T, -1), values.reshape(1, B * T, *values.shape[2:])
+    else:
+        s, v = scores, values
+    m0, u0, w0 = state if state is not None else (None, None, None)
+    o, m, u, w = _AarenFn.apply(cu, state is not None, s, v, m0, u0, w0)
+    return o.view(values.shape), (m, u, w)

@@ -1,0 +1,199 @@
+"""Triton kernels of linear_scan, minGRU and minLSTM (MODE 0, 1, 2), forward and backward.
+
+One program per (sequence n, block of BLOCK_D channels). It walks its sequence in chunks of BLOCK_T steps:
+inside a chunk the recurrence h_t = a_t h_{t-1} + b_t is an associative scan over (a, b) pairs
+((a1, b1) o (a2, b2) = (a1 a2, b1 a2 + b2)), and the state carried from the previous chunk enters as
+h_t = A_t h_carry + B_t. Every input is read once and every output written once; gate activations are
+computed in registers from the logits (equations in ``minrnn/ops/cpu_fused/kernels.cpp``), in float32
+(float64 when the state is float64), whatever the input dtype. Input rows may be strided (S0, S1, S2: row
+strides, so projection chunks are read in place); outputs and gradients are contiguous.
+
+Backward: g_t = dL/dh_t + a_{t+1} g_{t+1}, the same scan over chunks taken in reverse time order, then the
+logit gradients from g_t, h_{t-1} and the recomputed gates. Sequences are given by offsets CU (N + 1).
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _combine(a1, b1, a2, b2):
+    return a1 * a2, b1 * a2 + b2
+
+
+@triton.jit
+def _sig_pair(x):
+    """(sigmoid(x), sigmoid(-x)) from exp(-|x|), which never overflows."""
+    e = tl.exp(-tl.abs(x))
+    inv = 1.0 / (1.0 + e)
+    ei = e * inv
+    return tl.where(x >= 0, inv, ei), tl.where(x >= 0, ei, inv)
+
+
+@triton.jit
+def _g(c):
+    """(g(c), g'(c)) with g(c) = c + 0.5 (c >= 0), sigmoid(c) (c < 0)."""
+    pos, neg = _sig_pair(c)
+    return tl.where(c >= 0, c + 0.5, pos), tl.where(c >= 0, 1.0, pos * neg)
+
+
+@triton.jit
+def _lstm_logit(f, i):
+    """d = logsigmoid(i) - logsigmoid(f) (so f' = sigmoid(-d), i' = sigmoid(d)), sigmoid(-f), sigmoid(-i)."""
+    ef = tl.exp(-tl.abs(f))
+    ei = tl.exp(-tl.abs(i))
+    pf = 1.0 + ef
+    pi = 1.0 + ei
+    sfn = tl.where(f >= 0, ef / pf, 1.0 / pf)
+    sin_ = tl.where(i >= 0, ei / pi, 1.0 / pi)
+    d = tl.maximum(-f, 0.0) - tl.maximum(-i, 0.0) + tl.log(pf / pi)
+    return d, sfn, sin_
+
+
+@triton.jit
+def _coef_a(x0, x1, MODE: tl.constexpr):
+    """The coefficient a alone (needs the first one or two inputs)."""
+    if MODE == 0:
+        a = x0
+    elif MODE == 1:
+        _, a = _sig_pair(x0)
+    else:
+        d, _, _ = _lstm_logit(x0, x1)
+        _, a = _sig_pair(d)
+    return a
+
+
+@triton.jit
+def _coef(x0, x1, x2, MODE: tl.constexpr):
+    if MODE == 0:
+        a = x0
+        b = x1
+    elif MODE == 1:
+        z, a = _sig_pair(x0)
+        gc, _ = _g(x1)
+        b = z * gc
+    else:
+        d, _, _ = _lstm_logit(x0, x1)
+        z, a = _sig_pair(d)
+        gc, _ = _g(x2)
+        b = z * gc
+    return a, b
+
+
+@triton.jit
+def gated_fwd_kernel(
+    X0, X1, X2, H0, H, HL, CU, D, S0, S1, S2, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr
+):
+    n = tl.program_id(0)
+    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
+    dmask = offs_d < D
+    start = tl.load(CU + n)
+    end = tl.load(CU + n + 1)
+    h = tl.load(H0 + n * D + offs_d, mask=dmask, other=0.0)
+    acc = h.dtype
+    rows = tl.arange(0, BLOCK_T)
+    last = (rows == BLOCK_T - 1)[:, None]
+    for t0 in range(start, end, BLOCK_T):
+        t = t0 + rows
+        mask = (t < end)[:, None] & dmask[None, :]
+        ptr = t[:, None] * D + offs_d[None, :]
+        x0 = tl.load(X0 + t[:, None] * S0 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+        x1 = tl.load(X1 + t[:, None] * S1 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+        if MODE == 2:
+            x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+        else:
+            x2 = x1
+        a, b = _coef(x0, x1, x2, MODE)
+        a = tl.where(mask, a, 1.0)
+        b = tl.where(mask, b, 0.0)
+        ca, cb = tl.associative_scan((a, b), 0, _combine)
+        hs = ca * h[None, :] + cb
+        tl.store(H + ptr, hs.to(H.dtype.element_ty), mask=mask)
+        h = tl.sum(tl.where(last, hs, 0.0), axis=0)
+    tl.store(HL + n * D + offs_d, h, mask=dmask)
+
+
+@triton.jit
+def gated_bwd_kernel(
+    X0,
+    X1,
+    X2,
+    H,
+    H0,
+    GH,
+    GL,
+    DX0,
+    DX1,
+    DX2,
+    DH0,
+    CU,
+    D,
+    S0,
+    S1,
+    S2,
+    MODE: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+):
+    n = tl.program_id(0)
+    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
+    dmask = offs_d < D
+    start = tl.load(CU + n)
+    end = tl.load(CU + n + 1)
+    g = tl.load(GL + n * D + offs_d, mask=dmask, other=0.0)
+    h0 = tl.load(H0 + n * D + offs_d, mask=dmask, other=0.0)
+    acc = g.dtype
+    rows = tl.arange(0, BLOCK_T)
+    last = (rows == BLOCK_T - 1)[:, None]
+    n_chunks = tl.cdiv(end - start, BLOCK_T)
+    for c in range(0, n_chunks):
+        t = end - 1 - c * BLOCK_T - rows  # descending time within the chunk
+        valid = t >= start
+        mask = valid[:, None] & dmask[None, :]
+        ptr = t[:, None] * D + offs_d[None, :]
+        # a_{t+1}: the coefficient that carries g_{t+1} back to g_t (1 past the end)
+        nmask = (valid & (t + 1 < end))[:, None] & dmask[None, :]
+        p0 = X0 + t[:, None] * S0 + offs_d[None, :]
+        p1 = X1 + t[:, None] * S1 + offs_d[None, :]
+        xn0 = tl.load(p0 + S0, mask=nmask, other=0.0).to(acc)
+        if MODE == 2:
+            xn1 = tl.load(p1 + S1, mask=nmask, other=0.0).to(acc)
+        else:
+            xn1 = xn0
+        an = tl.where(nmask, _coef_a(xn0, xn1, MODE), 1.0)
+        gh = tl.load(GH + ptr, mask=mask, other=0.0).to(acc)
+        ca, cb = tl.associative_scan((an, gh), 0, _combine)
+        G = ca * g[None, :] + cb
+        g = tl.sum(tl.where(last, G, 0.0), axis=0)
+        hp = tl.load(H + ptr - D, mask=mask & (t > start)[:, None], other=0.0).to(acc)
+        hp = tl.where((t == start)[:, None], h0[None, :], hp)
+        x0 = tl.load(p0, mask=mask, other=0.0).to(acc)
+        x1 = tl.load(p1, mask=mask, other=0.0).to(acc)
+        if MODE == 0:
+            tl.store(DX0 + ptr, (G * hp).to(DX0.dtype.element_ty), mask=mask)
+            tl.store(DX1 + ptr, G.to(DX1.dtype.element_ty), mask=mask)
+        elif MODE == 1:
+            z, a = _sig_pair(x0)
+            gc, dg = _g(x1)
+            tl.store(DX0 + ptr, (G * z * a * (gc - hp)).to(DX0.dtype.element_ty), mask=mask)
+            tl.store(DX1 + ptr, (G * z * dg).to(DX1.dtype.element_ty), mask=mask)
+        else:
+            x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+            d, sfn, sin_ = _lstm_logit(x0, x1)
+            z, a = _sig_pair(d)
+            gc, dg = _g(x2)
+            dd = G * z * a * (gc - hp)
+            tl.store(DX0 + ptr, (-dd * sfn).to(DX0.dtype.element_ty), mask=mask)
+            tl.store(DX1 + ptr, (dd * sin_).to(DX1.dtype.element_ty), mask=mask)
+            tl.store(DX2 + ptr, (G * z * dg).to(DX2.dtype.element_ty), mask=mask)
+    # dL/dh0 = a_start g_start (g itself for an empty sequence)
+    smask = dmask & ((offs_d * 0 + end) > start)
+    xs0 = tl.load(X0 + start * S0 + offs_d, mask=smask, other=0.0).to(acc)
+    if MODE == 2:
+        xs1 = tl.load(X1 + start * S1 + offs_d, mask=smask, other=0.0).to(acc)
+    else:
+        xs1 = xs0
+    a0 = tl.where(smask, _coef_a(xs0, xs1, MODE), 1.0)
+    tl.store(DH0 + n * D + offs_d, a0 * g, mask=dmask)

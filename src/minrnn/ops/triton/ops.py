@@ -1,0 +1,200 @@
+"""Autograd wrappers and launches of the Triton kernels.
+
+Inputs may be float16/bfloat16/float32/float64 (read as they are, accumulated in the dtype of h0 / the state:
+float32, or float64); outputs come back in the input dtype, final states in the accumulation dtype, input
+gradients in the input dtype. Saved for backward: the inputs, h and h0 (Aaren: also m_t, u_t per token
+and head). Sequences: a batch (B, T, ...) is the offsets [0, T, ..., BT] over the flattened rows; packed
+variable-length batches pass their own ``cu_seqlens``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import triton
+
+from minrnn.ops.layout import row_stride, rows_view
+from minrnn.ops.triton.aaren_kernels import aaren_bwd_kernel, aaren_fwd_kernel
+from minrnn.ops.triton.gated_kernels import gated_bwd_kernel, gated_fwd_kernel
+
+_MODES = {"linear_scan": 0, "min_gru": 1, "min_lstm": 2}
+
+
+def interpreting() -> bool:
+    """True when Triton runs its CPU interpreter (``TRITON_INTERPRET=1``)."""
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+def _blocks(D: int) -> tuple[int, int]:
+    """(BLOCK_T, BLOCK_D): chunk length and channels per program."""
+    return (32 if interpreting() else 64), max(16, min(32, triton.next_power_of_2(D)))
+
+
+def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None, device) -> torch.Tensor:
+    if cu_seqlens is not None:
+        return cu_seqlens.contiguous()
+    return torch.arange(B + 1, dtype=torch.int64, device=device) * T
+
+
+class _GatedFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, mode: int, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
+        xs = [rows_view(x) for x in inputs]
+        h0 = h0.contiguous()
+        D = xs[0].shape[-1]
+        N = cu.numel() - 1
+        h = torch.empty(xs[0].shape, dtype=xs[0].dtype, device=xs[0].device)
+        h_last = torch.empty_like(h0)
+        bt, bd = _blocks(D)
+        x2 = xs[2] if mode == 2 else xs[0]
+        strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
+        gated_fwd_kernel[(N, triton.cdiv(D, bd))](
+            xs[0], xs[1], x2, h0, h, h_last, cu, D, *strides, MODE=mode, BLOCK_T=bt, BLOCK_D=bd
+        )
+        ctx.mode = mode
+        ctx.save_for_backward(cu, h0, h, *xs)
+        return h, h_last
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_h: torch.Tensor, grad_last: torch.Tensor):
+        cu, h0, h, *xs = ctx.saved_tensors
+        grad_h = grad_h.contiguous()
+        grad_last = grad_last.to(h0.dtype).contiguous()
+        grads = [torch.empty(x.shape, dtype=x.dtype, device=x.device) for x in xs]
+        grad_h0 = torch.empty_like(h0)
+        D = h.shape[-1]
+        N = cu.numel() - 1
+        bt, bd = _blocks(D)
+        x2 = xs[2] if ctx.mode == 2 else xs[0]
+        strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
+        dx2 = grads[2] if ctx.mode == 2 else grads[0]
+        gated_bwd_kernel[(N, triton.cdiv(D, bd))](
+            xs[0],
+            xs[1],
+            x2,
+            h,
+            h0,
+            grad_h,
+            grad_last,
+            grads[0],
+            grads[1],
+            dx2,
+            grad_h0,
+            cu,
+            D,
+            *strides,
+            MODE=ctx.mode,
+            BLOCK_T=bt,
+            BLOCK_D=bd,
+        )
+        return (None, None, grad_h0, *grads)
+
+
+def gated(op: str):
+    """Backend function of ``op``: ``fn(*inputs (B, T, D), h0 (B, D), cu_seqlens=None) -> (h, h_last)``."""
+    mode = _MODES[op]
+
+    def fn(*args, cu_seqlens: torch.Tensor | None = None):
+        *inputs, h0 = args
+        B, T, _ = inputs[0].shape
+        return _GatedFn.apply(mode, _offsets(B, T, cu_seqlens, h0.device), h0, *inputs)
+
+    fn.__name__ = f"{op}_triton"
+    return fn
+
+
+class _AarenFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, cu, acc_dtype, has_state, s, v, m0, u0, w0):
+        s, v = s.contiguous(), v.contiguous()
+        H, Dv = s.shape[-1], v.shape[-1]
+        N = cu.numel() - 1
+        o = torch.empty_like(v)
+        m_all = torch.empty(s.shape, dtype=acc_dtype, device=s.device)
+        u_all = torch.empty_like(m_all)
+        mT = torch.empty(N, H, dtype=acc_dtype, device=s.device)
+        uT = torch.empty_like(mT)
+        wT = torch.empty(N, H, Dv, dtype=acc_dtype, device=s.device)
+        if has_state:
+            m0, u0, w0 = m0.contiguous(), u0.contiguous(), w0.contiguous()
+        else:
+            m0 = u0 = w0 = mT  # never read
+        bt = 32 if interpreting() else 64
+        bv = max(16, triton.next_power_of_2(Dv))
+        aaren_fwd_kernel[(N, H)](
+            s,
+            v,
+            m0,
+            u0,
+            w0,
+            o,
+            m_all,
+            u_all,
+            mT,
+            uT,
+            wT,
+            cu,
+            H,
+            Dv,
+            HAS_STATE=has_state,
+            BLOCK_T=bt,
+            BLOCK_V=bv,
+        )
+        ctx.has_state, ctx.blocks = has_state, (bt, bv)
+        ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT, m0, u0, w0)
+        return o, mT, uT, wT
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, go, gm, gu, gw):
+        cu, s, v, o, m_all, u_all, mT, uT, wT, m0, u0, w0 = ctx.saved_tensors
+        go, gm, gu, gw = (x.contiguous() for x in (go, gm.to(mT.dtype), gu.to(mT.dtype), gw.to(mT.dtype)))
+        ds, dv = torch.empty_like(s), torch.empty_like(v)
+        dm0, du0, dw0 = torch.empty_like(m0), torch.empty_like(u0), torch.empty_like(w0)
+        N, H, Dv = mT.shape[0], s.shape[-1], v.shape[-1]
+        bt, bv = ctx.blocks
+        aaren_bwd_kernel[(N, H)](
+            s,
+            v,
+            o,
+            m_all,
+            u_all,
+            m0,
+            u0,
+            w0,
+            go,
+            gm,
+            gu,
+            gw,
+            mT,
+            uT,
+            wT,
+            ds,
+            dv,
+            dm0,
+            du0,
+            dw0,
+            cu,
+            H,
+            Dv,
+            HAS_STATE=ctx.has_state,
+            BLOCK_T=bt,
+            BLOCK_V=bv,
+        )
+        if not ctx.has_state:
+            dm0 = du0 = dw0 = None
+        return None, None, None, ds, dv, dm0, du0, dw0
+
+
+def aaren(scores: torch.Tensor, values: torch.Tensor, state, cu_seqlens: torch.Tensor | None = None):
+    """Triton Aaren: scores (B, T, H), values (B, T, H, Dv), state None or (m, u, w) (accumulation dtype)."""
+    B, T, H = scores.shape
+    cu = _offsets(B, T, cu_seqlens, scores.device)
+    acc = torch.float64 if torch.float64 in (scores.dtype, values.dtype) else torch.float32
+    if state is not None:
+        acc = state[0].dtype
+    m0, u0, w0 = state if state is not None else (None, None, None)
+    o, m, u, w = _AarenFn.apply(cu, acc, state is not None, scores, values, m0, u0, w0)
+    return o, (m, u, w)

@@ -1,0 +1,187 @@
+"""The Triton kernels against the sequential reference: forward, backward, states, varlen, dtypes.
+
+Without a GPU the kernels run in Triton's CPU interpreter, and Triton's full compiler is run for an H100
+target (sm_90, through ptxas) to catch what the interpreter does not check. ``TRITON_INTERPRET`` must be set
+before triton compiles anything and it makes the backend accept CPU tensors, so on a machine without CUDA
+this module reruns itself in a subprocess with ``TRITON_INTERPRET=1`` (one test here) and keeps the sizes
+small.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+pytest.importorskip("triton", reason="triton is not installed (pip install 'minrnn[triton]')")
+
+INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+ON_GPU = torch.cuda.is_available()
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "src"))
+
+if not INTERPRET and not ON_GPU:
+
+    def test_kernels_in_triton_interpreter():
+        env = dict(
+            os.environ,
+            TRITON_INTERPRET="1",
+            PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+        assert " passed" in proc.stdout
+
+    def _compile_for_sm90(kernel: str, io_dtype: str, mode: int) -> None:
+        """Run Triton's whole compiler (through ptxas) for an H100 target; no GPU needed."""
+        import triton
+        from triton.backends.compiler import GPUTarget
+        from triton.compiler import ASTSource
+
+        from minrnn.ops.triton import aaren_kernels, gated_kernels
+
+        acc = "fp64" if io_dtype == "fp64" else "fp32"
+        if kernel.startswith("gated"):
+            fn = getattr(gated_kernels, kernel)
+            consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32}
+            acc_args = ("H0", "HL", "GL", "DH0")
+            scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32"}
+        else:
+            fn = getattr(aaren_kernels, kernel)
+            consts = {"HAS_STATE": bool(mode), "BLOCK_T": 64, "BLOCK_V": 16}
+            acc_args = ("M0", "U0", "W0", "MA", "UA", "MT", "UT", "WT", "GM", "GU", "GW", "DM0", "DU0", "DW0")
+            scalars = {"CU": "*i64", "H": "i32", "Dv": "i32"}
+        sig = {}
+        for name in fn.arg_names:
+            if name in consts:
+                sig[name] = "constexpr"
+            elif name in scalars:
+                sig[name] = scalars[name]
+            else:
+                sig[name] = "*" + (acc if name in acc_args else io_dtype)
+        triton.compile(ASTSource(fn, sig, consts), target=GPUTarget("cuda", 90, 32))
+
+    @pytest.mark.parametrize(
+        "kernel,io_dtype,mode",
+        [
+            ("gated_fwd_kernel", "bf16", 1),
+            ("gated_bwd_kernel", "bf16", 2),
+            ("aaren_fwd_kernel", "fp32", 1),
+            ("aaren_bwd_kernel", "fp32", 1),
+        ],
+    )
+    def test_kernels_compile_for_gpu(kernel, io_dtype, mode):
+        _compile_for_sm90(kernel, io_dtype, mode)
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("io_dtype", ["fp32", "bf16", "fp16", "fp64"])
+    @pytest.mark.parametrize(
+        "kernel", ["gated_fwd_kernel", "gated_bwd_kernel", "aaren_fwd_kernel", "aaren_bwd_kernel"]
+    )
+    def test_every_kernel_variant_compiles_for_gpu(kernel, io_dtype):
+        for mode in (0, 1, 2) if kernel.startswith("gated") else (0, 1):
+            _compile_for_sm90(kernel, io_dtype, mode)
+
+else:
+    try:  # tests/ops as rootdir-relative folder, or as a package
+        from kernel_cases import GATED, aaren_inputs, assert_close_list, gated_inputs, run_aaren, run_gated
+    except ImportError:  # pragma: no cover
+        from .kernel_cases import GATED, aaren_inputs, assert_close_list, gated_inputs, run_aaren, run_gated
+
+    from minrnn.ops import registry
+
+    DEV = "cuda" if ON_GPU else "cpu"
+
+    def test_registered_and_auto_selected():
+        assert "triton" in registry.backends("min_gru")
+        x = torch.randn(1, 3, 4, device=DEV)
+        assert registry.resolve("min_gru", "auto", x, x, x[:, 0]).name == "triton"
+
+    @pytest.mark.parametrize("op", GATED)
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize("T", [1, 37])
+    def test_gated_matches_reference(op, dtype, T):
+        args = gated_inputs(op, 2, T, 19, dtype, seed=T, device=DEV)
+        assert_close_list(run_gated(op, "triton", args), run_gated(op, "reference", args), dtype)
+
+    def test_long_sequence():
+        T = 4099 if ON_GPU else 301  # many chunks and a ragged end; the interpreter is slow
+        args = gated_inputs("min_gru", 1, T, 16, torch.float32, seed=1, device=DEV)
+        assert_close_list(
+            run_gated("min_gru", "triton", args), run_gated("min_gru", "chunked", args), torch.float32
+        )
+
+    @pytest.mark.parametrize("op", ("min_gru", "min_lstm"))
+    def test_extreme_logits(op):
+        args = gated_inputs(op, 1, 40, 16, torch.float32, seed=3, extreme=True, device=DEV)
+        got = run_gated(op, "triton", args)
+        assert all(torch.isfinite(x).all() for x in got)
+        assert_close_list(got, run_gated(op, "reference", args), torch.float32)
+
+    @pytest.mark.parametrize("op", GATED)
+    @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+    def test_half_inputs_read_natively(op, dtype):
+        args = gated_inputs(op, 2, 20, 16, torch.float32, seed=1, device=DEV)
+        args = [a.to(dtype) for a in args[:-1]] + [args[-1]]
+        got, want = run_gated(op, "triton", args), run_gated(op, "reference", args)
+        assert got[0].dtype == dtype and got[1].dtype == torch.float32
+        assert_close_list(got, want, dtype)
+
+    @pytest.mark.parametrize("op", GATED)
+    def test_varlen(op):
+        cu = torch.tensor([0, 5, 5, 6, 30], device=DEV)
+        args = gated_inputs(op, 1, 30, 16, torch.float64, seed=2, device=DEV)
+        args[-1] = torch.randn(4, 16, dtype=torch.float64, device=DEV)
+        assert_close_list(
+            run_gated(op, "triton", args, cu), run_gated(op, "reference", args, cu), torch.float64
+        )
+
+    @pytest.mark.parametrize("op", GATED)
+    def test_projection_chunks_read_in_place(op):
+        import minrnn.functional as F
+
+        n = {"linear_scan": 2, "min_gru": 2, "min_lstm": 3}[op]
+        base = torch.randn(2, 21, n * 16, dtype=torch.float64, device=DEV)
+        if op == "linear_scan":
+            base[..., :16] = base[..., :16].tanh()
+        h0 = torch.randn(2, 16, dtype=torch.float64, device=DEV)
+        res = {}
+        for backend in ("triton", "reference"):
+            proj = base.clone().requires_grad_()
+            h, last = getattr(F, op)(*proj.chunk(n, dim=-1), h0, backend=backend)
+            (h.sin().sum() + last.sum()).backward()
+            res[backend] = [h.detach(), last.detach(), proj.grad]
+        assert_close_list(res["triton"], res["reference"], torch.float64)
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize("with_state", [False, True])
+    def test_aaren_matches_reference(dtype, with_state):
+        s, v, st = aaren_inputs(2, 9, 2, 5, dtype, seed=1, with_state=with_state, device=DEV)
+        assert_close_list(run_aaren("triton", s, v, st), run_aaren("reference", s, v, st), dtype)
+
+    def test_aaren_multi_chunk():
+        s, v, st = aaren_inputs(1, 70, 1, 3, torch.float64, seed=2, device=DEV)
+        assert_close_list(run_aaren("triton", s, v, st), run_aaren("reference", s, v, st), torch.float64)
+
+    @pytest.mark.parametrize("with_state", [False, True])
+    def test_aaren_varlen(with_state):
+        cu = torch.tensor([0, 5, 5, 6, 30], device=DEV)
+        s, v, _ = aaren_inputs(1, 30, 2, 3, torch.float64, seed=9, with_state=False, device=DEV)
+        _, _, st = aaren_inputs(4, 1, 2, 3, torch.float64, seed=10, with_state=with_state, device=DEV)
+        assert_close_list(
+            run_aaren("triton", s, v, st, cu), run_aaren("reference", s, v, st, cu), torch.float64
+        )
+
+    def test_aaren_bf16():
+        s, v, st = aaren_inputs(2, 20, 2, 8, torch.bfloat16, seed=4, device=DEV)
+        got, want = run_aaren("triton", s, v, st), run_aaren("reference", s, v, st)
+        assert got[0].dtype == torch.bfloat16
+        assert_close_list(got, want, torch.bfloat16)
