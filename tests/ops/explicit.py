@@ -5,8 +5,8 @@ import torch
 
 def scan_loop(a, b, h0):
     h, out = h0, []
-    for t in range(a.shape[1]):
-        h = a[:, t] * h + b[:, t]
+    for a_t, b_t in zip(a.unbind(1), b.unbind(1)):
+        h = a_t * h + b_t
         out.append(h)
     return torch.stack(out, 1), h
 

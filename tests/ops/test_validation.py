@@ -34,3 +34,13 @@ def test_mixed_devices_rejected():
         F.linear_scan(x, meta)
     with pytest.raises(ValueError, match="must share one device"):
         F.min_gru(x, x, torch.randn(2, 3, device="meta"))
+
+
+def test_mixed_float32_float64_inputs_accumulate_in_float64():
+    a = torch.rand(2, 9, 3)
+    b = torch.randn(2, 9, 3, dtype=torch.float64)
+    for backend in ("auto", "chunked", "reference"):
+        h, h_last = F.linear_scan(a, b, backend=backend)
+        want, _ = F.linear_scan(a.double(), b, backend="reference")
+        assert h_last.dtype == torch.float64
+        assert torch.allclose(h.double(), want, atol=1e-6)

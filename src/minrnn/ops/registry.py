@@ -125,7 +125,9 @@ def select(op: str, name: str, raw: tuple, convert: Callable[[], tuple]) -> tupl
     converted ones.
     """
     if not any(t is not None and t.dtype in _HALF for t in raw):
-        return resolve(op, name, *raw), raw
+        # float32/float64 go in as they are, unless they are mixed: then all take the accumulation dtype
+        args = raw if len({t.dtype for t in raw if t is not None}) == 1 else convert()
+        return resolve(op, name, *args), args
     _load()
     table = _REGISTRY[op]
     if not isinstance(name, str):

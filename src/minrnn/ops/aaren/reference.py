@@ -44,7 +44,7 @@ def aaren_reference(scores: torch.Tensor, values: torch.Tensor, state: AarenStat
         out: (B, T, H, Dv) prefix attention outputs; state after the last token.
     """
     outs = []
-    for t in range(scores.shape[1]):
-        o, state = aaren_step(scores[:, t], values[:, t], state)
+    for s_t, v_t in zip(scores.unbind(1), values.unbind(1)):
+        o, state = aaren_step(s_t, v_t, state)
         outs.append(o)
     return torch.stack(outs, dim=1), state

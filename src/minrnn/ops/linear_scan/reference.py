@@ -27,7 +27,7 @@ def linear_scan_reference(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) ->
     """
     h = h0
     outs = []
-    for t in range(a.shape[1]):
-        h = a[:, t] * h + b[:, t]
+    for a_t, b_t in zip(a.unbind(1), b.unbind(1)):  # unbind: one backward node, not T full-size index grads
+        h = a_t * h + b_t
         outs.append(h)
     return torch.stack(outs, dim=1), h
