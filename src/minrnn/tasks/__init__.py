@@ -1,0 +1,1 @@
+"""Training tasks (each module exposes ``main(argv) -> int`` for ``minrnn train TASK`` and ``run(config)``)."""
