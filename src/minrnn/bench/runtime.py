@@ -4,7 +4,8 @@ For each model and each T, one training step = forward on x (B, T, hidden) + los
 output) + backward, on ONE layer of the model (as the paper's timing). Models:
 - ``mingru`` / ``minlstm``: the parallel (scan) layers; ``mamba``, ``transformer``: the product mixers;
 - ``gru`` / ``lstm``: torch.nn.GRU / nn.LSTM (cuDNN on GPU, fused loop on CPU);
-- ``gru_loop`` / ``lstm_loop``: a Python loop over nn.GRUCell / nn.LSTMCell — the sequential baseline the paper
+- ``gru_loop`` / ``lstm_loop``: a Python loop over nn.GRUCell / nn.LSTMCell — the sequential baseline the
+paper
   timed (its speed-ups are against this).
 Time: median over ``--repeats`` steps after ``--warmup`` steps (``torch.cuda.synchronize`` on GPU).
 Memory: on CUDA, ``torch.cuda.max_memory_allocated`` during the step minus the memory before it; on CPU, the
@@ -27,6 +28,7 @@ from torch import nn
 
 __all__ = ["MODELS", "build", "measure", "run", "main", "PRESETS"]
 
+PAIRS = (("mingru", "gru_loop"), ("minlstm", "lstm_loop"), ("mingru", "gru"), ("minlstm", "lstm"))
 MODELS = ("mingru", "minlstm", "gru", "lstm", "gru_loop", "lstm_loop", "mamba", "transformer")
 PRESETS = {
     "gpu": dict(batch=64, hidden=128, lengths=[64, 128, 256, 512, 1024, 2048, 4096], repeats=10, warmup=3),
@@ -148,7 +150,7 @@ def speedups(rows: list[dict]) -> dict:
     memory ratio fast/slow)."""
     t = {(r["model"], r["T"]): r for r in rows if r["T"] != "skipped>"}
     out = {}
-    for fast, slow in (("mingru", "gru_loop"), ("minlstm", "lstm_loop"), ("mingru", "gru"), ("minlstm", "lstm")):
+    for fast, slow in PAIRS:
         for (m, T), r in t.items():
             if m == fast and (slow, T) in t:
                 out[f"{fast}/{slow}@{T}"] = {"speedup": t[(slow, T)]["time_ms"] / r["time_ms"],

@@ -8,7 +8,8 @@ markdown report ``<out>/minrnn-paper.md`` is regenerated from whatever JSON file
 - ``chomsky``: the 7 formal-language tasks (Table 2);
 - ``rl``: decision models on the local D4RL-layout data (Table 3); also writes ``<out>/data/rl.json``.
 ``--scale gpu`` is the paper's configuration; ``--scale cpu`` a reduced one for a 2-core CPU (see the plans
-below and the report). Every run is seeded; results are deterministic on CPU for a fixed seed and thread count.
+below and the report). Every run is seeded; results are deterministic on CPU for a fixed seed and thread
+count.
 """
 
 from __future__ import annotations

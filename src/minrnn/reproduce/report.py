@@ -1,6 +1,7 @@
 """Helpers for the reproduction reports: paper reference numbers, markdown tables, machine info, plots.
 
-The paper numbers below are copied from "Were RNNs All We Needed?" (Feng et al., arXiv 2410.01201) as quoted in
+The paper numbers below are copied from "Were RNNs All We Needed?" (Feng et al., arXiv 2410.01201) as
+quoted in
 issue #4; they are references to compare against, never results of this code.
 """
 
@@ -20,7 +21,8 @@ PAPER = {
     "runtime": {  # T4 GPU, batch 64, ms per training step
         "time_ms": {("mingru", 512): 2.97, ("minlstm", 512): 2.72, ("mamba", 512): 2.71,
                     ("mingru", 4096): 3.41, ("minlstm", 4096): 3.25, ("mamba", 4096): 3.15},
-        "speedup": {("mingru", 512): 175, ("minlstm", 512): 235, ("mingru", 4096): 1324, ("minlstm", 4096): 1361},
+        "speedup": {("mingru", 512): 175, ("minlstm", 512): 235,
+                    ("mingru", 4096): 1324, ("minlstm", 4096): 1361},
         "mem_ratio": 1.88,  # minGRU/minLSTM use ~88% more memory than GRU/LSTM
     },
     "selective_copy": {"mingru": 99.5, "minlstm": 96.0, "mamba": 99.8},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from minrnn.bench.runtime import PAIRS
 from minrnn.reproduce.report import PAPER, bar_plot, fmt, md_table, mean_std
 
 __all__ = ["render", "summary", "rl_summary"]
@@ -19,9 +20,11 @@ def summary(exp: str, r: dict) -> str:
     if exp == "selective_copy":
         return f"accuracy {100 * r['accuracy']:.1f}%"
     if exp == "shakespeare":
-        return f"best val loss {r['best_val_loss']:.3f} at step {r['best_step']}, {r['tokens_per_s']:.0f} tok/s"
+        return (f"best val loss {r['best_val_loss']:.3f} at step {r['best_step']}, "
+                f"{r['tokens_per_s']:.0f} tok/s")
     if exp == "chomsky":
-        return f"acc {r['accuracy']:.3f} (normalized {r['normalized']:.3f}, in-dist {r['in_distribution_accuracy']:.3f})"
+        return (f"acc {r['accuracy']:.3f} (normalized {r['normalized']:.3f}, "
+                f"in-dist {r['in_distribution_accuracy']:.3f})")
     if "score_mean" in r:
         return f"score {r['score_mean']:.1f} +- {r['score_std']:.1f} (return {r['return_mean']:.0f})"
     return f"final loss {r['final_loss']:.4f} ({r.get('eval_skipped', '')})"
@@ -31,7 +34,8 @@ def _header(d: dict) -> str:
     m = d["machine"]
     load = m.get("loadavg_at_start")
     return (f"*Scale `{d['scale']}`; machine: {m['cpu']} ({m['cpu_count']} cores"
-            f"{', GPU ' + m['cuda'] if m.get('cuda') else ''}), torch {m['torch']}, {m['torch_threads']} thread(s), "
+            f"{', GPU ' + m['cuda'] if m.get('cuda') else ''}), torch {m['torch']}, {m['torch_threads']} "
+            f"thread(s), "
             f"load average at start {fmt(load[0]) if load else '?'} (shared machine: timings are noisy); "
             f"started {m['date_utc']}; wall time {fmt(d.get('wall_time_s', 0) / 60, 1)} min.*")
 
@@ -41,21 +45,23 @@ def _runtime(d: dict, out: Path) -> str:
     Ts = sorted({r["T"] for r in rows})
     models = list(dict.fromkeys(r["model"] for r in rows))
     t = {(r["model"], r["T"]): r for r in rows}
-    tab = [[NAMES.get(m, m)] + [fmt(t[(m, T)]["time_ms"]) if (m, T) in t else "—" for T in Ts] for m in models]
+    tab = [[NAMES.get(m, m)] + [fmt(t[(m, T)]["time_ms"]) if (m, T) in t else "—" for T in Ts]
+           for m in models]
     mem = [[NAMES.get(m, m)] + [fmt(t[(m, T)]["mem_bytes"] / 2**20) if (m, T) in t else "—" for T in Ts]
            for m in models]
     c = d["config"]
     sp = d.get("speedups", {})
     p = PAPER["runtime"]
     srows = []
-    for fast, slow in (("mingru", "gru_loop"), ("minlstm", "lstm_loop"), ("mingru", "gru"), ("minlstm", "lstm")):
+    for fast, slow in PAIRS:
         for T in Ts:
             k = f"{fast}/{slow}@{T}"
             if k in sp:
                 paper = p["speedup"].get((fast, T)) if slow.endswith("loop") else None
                 srows.append([f"{NAMES[fast]} vs {NAMES[slow]}", T, f"{sp[k]['speedup']:.1f}x",
                               f"{paper}x" if paper else "—", f"{sp[k]['mem_ratio']:.2f}"])
-    mem_how = ("peak `torch.cuda.max_memory_allocated` during the step" if c.get("device", "cpu") != "cpu" else
+    on_gpu = c.get("device", "cpu") != "cpu"
+    mem_how = ("peak `torch.cuda.max_memory_allocated` during the step" if on_gpu else
                "bytes of the distinct tensors autograd saves for backward (`saved_tensors_hooks`), not RSS")
     return "\n\n".join([
         "## 1. Training runtime and memory vs sequence length (Fig. 1)",
@@ -67,11 +73,13 @@ def _runtime(d: dict, out: Path) -> str:
         "**Step time (ms)**\n\n" + md_table(["model"] + [f"T={T}" for T in Ts], tab),
         "**Memory (MiB)**\n\n" + md_table(["model"] + [f"T={T}" for T in Ts], mem),
         "**Speed-ups** (paper: T4 GPU, batch 64; minGRU 2.97 ms / minLSTM 2.72 / Mamba 2.71 at T=512, "
-        "3.41 / 3.25 / 3.15 at T=4096; minGRU/minLSTM use ~88% more memory than GRU/LSTM, i.e. ratio ~1.88)\n\n"
+        "3.41 / 3.25 / 3.15 at T=4096; minGRU/minLSTM use ~88% more memory than GRU/LSTM, i.e. ratio "
+        "~1.88)\n\n"
         + md_table(["pair", "T", "ours", "paper", "memory ratio (fast/slow, ours)"], srows),
         "On a CPU the parallel scan cannot use thousands of GPU threads, so the speed-up over the sequential "
         "loop is far smaller than on a GPU; it still grows with T because the loop pays Python/kernel-launch "
-        "overhead per step. The memory ratio differs from the paper's because the saved-tensor count measures "
+        "overhead per step. The memory ratio differs from the paper's because the saved-tensor count "
+        "measures "
         "activations only, and torch.nn.GRU/LSTM on CPU save their own fused workspaces.",
         "![runtime](minrnn_runtime.png)"])
 
@@ -98,12 +106,14 @@ def _selective_copy(d: dict, out: Path) -> str:
     abl_rows = [[NAMES[m]] + [f"{abl[m][L][0]:.1f} ± {abl[m][L][1]:.1f}" if L in abl[m] else "—"
                               for L in (1, 2, 3)] for m in abl]
     bar_plot(["accuracy"], ser, out / "minrnn_selective_copy.png", "accuracy (%)", "Selective copying", err)
-    mamba_note = " Mamba uses expansion 1 (not 6) at CPU scale to keep its (d_inner x 16)-wide scan affordable." \
+    mamba_note = (" Mamba uses expansion 1 (not 6) at CPU scale to keep its (d_inner x 16)-wide scan "
+                  "affordable.") \
         if d["scale"] == "cpu" else ""
     return "\n\n".join([
         "## 2. Selective copying (Table 1)",
         _header(d),
-        f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only selective_copy`. Config: seq_len "
+        f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only selective_copy`. Config: "
+        f"seq_len "
         f"{c0['seq_len']}, {c0['n_tokens']} tokens to copy, vocab {c0['vocab']}, d_model {c0['d_model']}, "
         f"expansion {c0['expansion']}, dropout {c0['dropout']}, no MLP, no conv, AdamW lr {c0['lr']}, batch "
         f"{c0['batch_size']}, clip {c0['grad_clip']}, {c0['steps']} steps; accuracy = token accuracy over "
@@ -111,8 +121,10 @@ def _selective_copy(d: dict, out: Path) -> str:
         md_table(["model", "layers", "accuracy % (mean ± std)", "seeds", "paper", "ours − paper"], main_rows),
         "**Layer ablation** (accuracy %, paper: minGRU 99.5 / minLSTM 96.0 with 3 layers; its Table 1 "
         "also lists 1 and 2 layers)\n\n" + md_table(["model", "1 layer", "2 layers", "3 layers"], abl_rows),
-        "The paper trains 400k steps on length-4096 sequences; the CPU scale trains a few hundred steps on short "
-        "sequences, so accuracies are far from converged — compare models with each other, not with the paper."
+        "The paper trains 400k steps on length-4096 sequences; the CPU scale trains a few hundred steps "
+        "on short "
+        "sequences, so accuracies are far from converged — compare models with each other, not with the "
+        "paper."
         if d["scale"] == "cpu" else "",
         "![selective copying](minrnn_selective_copy.png)"])
 
@@ -144,12 +156,15 @@ def _shakespeare(d: dict, out: Path) -> str:
         _header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only shakespeare`. Config: d_model "
         f"{c['d_model']}, {c['n_layers']} layers, conv {c['conv_kernel']}, context {c['block_size']}, batch "
-        f"{c['batch_size']}, AdamW lr {c['lr']} (warm-up {c['warmup_steps']}, cosine), dropout {c['dropout']}, "
-        f"{c['steps']} steps, val loss every {c['eval_every']} steps on {c['eval_batches']} fixed val windows "
+        f"{c['batch_size']}, AdamW lr {c['lr']} (warm-up {c['warmup_steps']}, cosine), dropout "
+        f"{c['dropout']}, "
+        f"{c['steps']} steps, val loss every {c['eval_every']} steps on {c['eval_batches']} fixed val "
+        f"windows "
         "(90/10 split).",
         md_table(["model", "seed", "best val loss", "step of best", "paper test loss", "paper step of best",
                   "train wall s", "tokens/s", "params"], rows),
-        "At CPU scale the models are ~100x smaller and train for 500 steps of 64-character windows, so the loss "
+        "At CPU scale the models are ~100x smaller and train for 500 steps of 64-character windows, so "
+        "the loss "
         "stays well above the paper's ~1.55; the relative ranking and the speed (tokens/s) are what this run "
         "checks." if d["scale"] == "cpu" else "",
         "![shakespeare](minrnn_shakespeare.png)"])
@@ -185,14 +200,17 @@ def _chomsky(d: dict, out: Path) -> str:
         _header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only chomsky`. Config: d_model "
         f"{c['d_model']}, {c['n_layers']} layers, expansion {c['expansion']}, batch {c['batch_size']}, lr "
-        f"{c['lr']}, {c['steps']} steps, train lengths {c['train_min_len']}..{c['train_max_len']}, evaluated at "
+        f"{c['lr']}, {c['steps']} steps, train lengths {c['train_min_len']}..{c['train_max_len']}, "
+        f"evaluated at "
         f"lengths {c['eval_lengths'] if len(c['eval_lengths']) < 10 else '40..256'} ({c['eval_batch_size']} "
-        "sequences each). Cell = normalized accuracy `(acc - chance)/(1 - chance)` clipped at 0, averaged over "
+        "sequences each). Cell = normalized accuracy `(acc - chance)/(1 - chance)` clipped at 0, averaged "
+        "over "
         "the evaluation lengths (token-level at the answer positions; sequence-level for one-answer tasks), "
         "and in brackets the raw accuracy at the in-distribution length 20. Paper: xLSTM 0.71 average.",
         md_table(["task"] + [NAMES.get(m, m) for m in mixers], rows),
         "The paper's per-task numbers come from long training runs (xLSTM setup); at CPU scale each run is a "
-        "few hundred steps of a 64-wide model, so length generalisation is mostly absent and averages sit near "
+        "few hundred steps of a 64-wide model, so length generalisation is mostly absent and averages sit "
+        "near "
         "0; the in-distribution accuracy shows what was learnt." if d["scale"] == "cpu" else "",
         "![chomsky](minrnn_chomsky.png)"])
 
@@ -216,7 +234,8 @@ def rl_summary(d: dict) -> dict:
                             "per_seed": [r["score_mean"] for r in rs], "episodes_per_seed": rs[0]["episodes"],
                             "episode_std": mean_std([r["score_std"] for r in rs])[0]}
     return {"scale": d["scale"], "machine": d["machine"], "datasets": out,
-            "score": "100*(R-random)/(expert-random), local reference returns from $MINRNN_DATA_DIR/rl/README.md"}
+            "score": "100*(R-random)/(expert-random), local reference returns from "
+                     "$MINRNN_DATA_DIR/rl/README.md"}
 
 
 def _rl(d: dict, out: Path) -> str:
@@ -245,14 +264,18 @@ def _rl(d: dict, out: Path) -> str:
         _header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only rl`. Data: the local "
         "gymnasium-v5 D4RL-layout files in `$MINRNN_DATA_DIR/rl` (SAC-generated stand-ins, NOT D4RL). Model: "
-        f"(return-to-go, state, action) tokens, d_model {c['d_model']}, {c['n_layers']} layers, context K={c['K']}, "
-        f"batch {c['batch_size']}, lr {c['lr']}, {c['steps']} steps; rollouts: {c['eval_episodes']} episodes in "
+        f"(return-to-go, state, action) tokens, d_model {c['d_model']}, {c['n_layers']} layers, context "
+        f"K={c['K']}, "
+        f"batch {c['batch_size']}, lr {c['lr']}, {c['steps']} steps; rollouts: {c['eval_episodes']} "
+        f"episodes in "
         "gymnasium MuJoCo v5, target return = best dataset episode return. Cell = normalized score "
         "mean ± std over episodes (one seed at CPU scale). transformer = Decision Transformer.",
         md_table(["dataset"] + [NAMES.get(m, m) for m in mixers], rows),
         ("Rollouts skipped: " + "; ".join(sorted(skipped))) if skipped else "",
-        "Paper numbers are D4RL (gym v2) averages and are not comparable to scores on these local datasets; the "
-        "claim checked here is relative: do the min-RNN decision models match the Transformer on the same data?",
+        "Paper numbers are D4RL (gym v2) averages and are not comparable to scores on these local "
+        "datasets; the "
+        "claim checked here is relative: do the min-RNN decision models match the Transformer on the same "
+        "data?",
         "![rl](minrnn_rl.png)" if s else ""])
 
 
@@ -260,7 +283,8 @@ def render(data: dict, out: Path) -> str:
     """The whole report from {experiment: saved JSON or None}."""
     out.mkdir(parents=True, exist_ok=True)
     parts = ["# Reproduction: \"Were RNNs All We Needed?\" (Feng et al., 2024)",
-             "Generated by `minrnn reproduce minrnn-paper` (src/minrnn/reproduce/minrnn_paper.py) from the JSON "
+             "Generated by `minrnn reproduce minrnn-paper` (src/minrnn/reproduce/minrnn_paper.py) from "
+             "the JSON "
              "files in `data/`; paper numbers are from arXiv 2410.01201. Never edit the numbers by hand."]
     fns = {"runtime": _runtime, "selective_copy": _selective_copy, "shakespeare": _shakespeare,
            "chomsky": _chomsky, "rl": _rl}

@@ -1,7 +1,8 @@
 """Character-level language modelling on tiny-Shakespeare (minRNN paper, Fig. 2 / Sec. 4.2).
 
 A compact loop over :class:`minrnn.models.CausalLM` and :func:`minrnn.tasks.trainer.fit` (the product helper's
-``minrnn.tasks.lm`` was not available when this was written). Data: ``$MINRNN_DATA_DIR/tinyshakespeare/input.txt``,
+``minrnn.tasks.lm`` was not available when this was written). Data:
+``$MINRNN_DATA_DIR/tinyshakespeare/input.txt``,
 65 characters, nanoGPT's 90/10 train/val split; training windows of ``block_size`` characters at random
 offsets; validation loss = mean cross-entropy (nats/char) over ``eval_batches`` fixed random val windows,
 evaluated every ``eval_every`` steps. Reported: best val loss, step of the best, wall time, training tokens/s.
@@ -99,8 +100,10 @@ def run(config: ShakespeareConfig | dict) -> dict:
     tc = TrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps,
                      cosine=True, eval_every=cfg.eval_every, monitor="val_loss", max_seconds=cfg.max_seconds,
                      progress=cfg.progress, desc=f"shakespeare {cfg.mixer}")
-    res = fit(model, lambda s: windows(train, torch.randint(0, len(train) - T - 1, (cfg.batch_size,), generator=g)),
-              loss_fn, tc, eval_fn)
+    def batch_fn(step):
+        return windows(train, torch.randint(0, len(train) - T - 1, (cfg.batch_size,), generator=g))
+
+    res = fit(model, batch_fn, loss_fn, tc, eval_fn)
     return {"config": asdict(cfg), "best_val_loss": res.best, "best_step": res.best_step,
             "val_curve": [(e["step"], e["val_loss"]) for e in res.evals], "tokens_per_s": res.items_per_s,
             "train_wall_s": res.wall_time_s, "n_params": model.num_parameters(), "steps_done": res.steps_done,

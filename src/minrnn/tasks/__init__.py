@@ -1,1 +1,2 @@
-"""Training tasks (each module exposes ``main(argv) -> int`` for ``minrnn train TASK`` and ``run(config)``)."""
+"""Training tasks (each module exposes ``main(argv) -> int`` for ``minrnn train TASK`` and
+``run(config)``)."""

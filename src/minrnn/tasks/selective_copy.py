@@ -1,8 +1,10 @@
 """Selective copying (Gu & Dao 2023, as used in "Were RNNs All We Needed?" Table 1).
 
 Data (one sequence of ``seq_len`` tokens, vocabulary ``vocab`` = 16 by default):
-- token 0 is the noise/blank token, token ``vocab - 1`` is the marker, tokens ``1 .. vocab - 2`` are data tokens;
-- the first ``seq_len - n_tokens`` positions hold noise with ``n_tokens`` data tokens at random (sorted) positions;
+- token 0 is the noise/blank token, token ``vocab - 1`` is the marker, tokens ``1 .. vocab - 2`` are data
+tokens;
+- the first ``seq_len - n_tokens`` positions hold noise with ``n_tokens`` data tokens at random (sorted)
+positions;
 - the last ``n_tokens`` positions hold the marker; at those positions the model must output the data tokens in
   the order they appeared.
 Accuracy = token-level accuracy over the ``n_tokens`` answer positions (the paper's metric).
@@ -30,7 +32,8 @@ __all__ = ["SelectiveCopyConfig", "SelectiveCopyModel", "make_batch", "run", "ma
 
 def make_batch(batch_size: int, seq_len: int, n_tokens: int = 16, vocab: int = 16,
                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (inputs (B, seq_len) long, targets (B, n_tokens) long); targets are at positions [-n_tokens:]."""
+    """Return (inputs (B, seq_len) long, targets (B, n_tokens) long); targets are at positions
+    [-n_tokens:]."""
     if n_tokens < 1 or vocab < 3:
         raise ValueError(f"need n_tokens >= 1 and vocab >= 3, got n_tokens={n_tokens}, vocab={vocab}")
     if seq_len < 2 * n_tokens:
@@ -153,5 +156,6 @@ def main(argv: list[str] | None = None) -> int:
     if a.out:
         with open(a.out, "w") as fh:
             fh.write(text)
-    print(json.dumps({"mixer": r["config"]["mixer"], "accuracy": r["accuracy"], "wall_time_s": r["wall_time_s"]}))
+    print(json.dumps({"mixer": r["config"]["mixer"], "accuracy": r["accuracy"],
+                      "wall_time_s": r["wall_time_s"]}))
     return 0

@@ -8,11 +8,13 @@ API (kept deliberately small)::
 - ``batch_fn(step: int) -> batch`` returns any object (tensor, tuple, dict) for training step ``step``.
 - ``loss_fn(model, batch) -> (loss: Tensor scalar, n_items: int)``; ``n_items`` is what throughput counts
   (tokens, sequences...).
-- ``eval_fn(model) -> dict[str, float]`` is called every ``eval_every`` steps and at the end, with the model in
+- ``eval_fn(model) -> dict[str, float]`` is called every ``eval_every`` steps and at the end, with the
+model in
   eval mode and gradients off; if it returns a key named ``cfg.monitor`` the best value (minimised when
   ``cfg.monitor_mode == "min"``) and its step are tracked.
 
-The optimiser is AdamW(lr, betas=(0.9, 0.999), weight_decay) with gradient-norm clipping and an optional linear
+The optimiser is AdamW(lr, betas=(0.9, 0.999), weight_decay) with gradient-norm clipping and an optional
+linear
 warm-up followed by cosine decay to ``lr * min_lr_ratio``. Progress goes to a tqdm bar (loss, items/s, ETA).
 """
 
@@ -129,7 +131,8 @@ def fit(model: nn.Module, batch_fn: Callable[[int], Any], loss_fn: Callable[[nn.
     def record_eval(step: int) -> None:
         ev = _evaluate(model, eval_fn, step)
         res.evals.append(ev)
-        if cfg.monitor and cfg.monitor in ev and (res.best is None or sign * ev[cfg.monitor] < sign * res.best):
+        better = res.best is None or (cfg.monitor in ev and sign * ev[cfg.monitor] < sign * res.best)
+        if cfg.monitor and cfg.monitor in ev and better:
             res.best, res.best_step = ev[cfg.monitor], step
 
     for step in range(cfg.steps):
@@ -147,7 +150,8 @@ def fit(model: nn.Module, batch_fn: Callable[[int], Any], loss_fn: Callable[[nn.
         if bar is not None:
             el = time.perf_counter() - t0
             bar.update(1)
-            bar.set_postfix(loss=f"{res.losses[-1]:.4f}", items_s=f"{items / max(el, 1e-9):.0f}", refresh=False)
+            bar.set_postfix(loss=f"{res.losses[-1]:.4f}", items_s=f"{items / max(el, 1e-9):.0f}",
+                            refresh=False)
         if eval_fn is not None and cfg.eval_every > 0 and (step + 1) % cfg.eval_every == 0 \
                 and step + 1 < cfg.steps:
             record_eval(step + 1)

@@ -1,25 +1,30 @@
 """Data generators for the seven formal-language tasks of Table 2 (xLSTM / Deletang et al. 2023 setup).
 
-Every task returns ``(x, y, mask)`` for a batch of ``B`` sequences of input length ``n`` (one length per batch,
+Every task returns ``(x, y, mask)`` for a batch of ``B`` sequences of input length ``n`` (one length per
+batch,
 as Deletang et al. sample it):
 - ``x`` (B, L) long: the input tokens, then ``n_out`` query tokens (id ``QUERY``) at which the model answers.
   With a causal model the answer can only be produced after the whole input has been read.
 - ``y`` (B, L) long: the targets, ``-100`` (ignored) everywhere except at the query positions;
 - ``L = n + n_out``; ``n_out`` is 1 for classification tasks and ``n`` for bucket_sort.
-Token ids: input symbols are ``0 .. n_symbols - 1``; ``QUERY = n_symbols`` (and ``MISSING = n_symbols + 1`` for
-missing_duplicate). ``TASKS[name]`` gives the input vocabulary size (incl. special tokens), the number of output
+Token ids: input symbols are ``0 .. n_symbols - 1``; ``QUERY = n_symbols`` (and ``MISSING = n_symbols + 1``
+for
+missing_duplicate). ``TASKS[name]`` gives the input vocabulary size (incl. special tokens), the number of
+output
 classes and the chance accuracy used to normalise scores.
 
 Tasks (n = input length):
 - parity_check   (regular): bits; answer the parity of the number of 1s.                     classes 2
 - even_pairs     (regular): bits; answer whether #"01" + #"10" substrings is even (= first bit == last). 2
-- cycle_nav      (regular): actions 0=stay, 1=+1, 2=-1 on a cycle of 5 starting at 0; answer the final position. 5
+- cycle_nav      (regular): actions 0=stay, 1=+1, 2=-1 on a cycle of 5 starting at 0; answer the final
+position. 5
 - bucket_sort    (context-sensitive): n symbols from 5; answer the sorted sequence (n outputs).   classes 5
 - majority       (xLSTM): n symbols from 64; answer the most frequent one (ties: smallest id).    classes 64
 - majority_count (xLSTM): n symbols from 64; answer how often the majority symbol occurs (1..256). classes 257
 - missing_duplicate (xLSTM): a bit string w (|w| = n/2, n even, rounded up) followed by a copy of w with one
   position replaced by MISSING; answer the missing bit.                                          classes 2
-Accuracy is token-level at the query positions (sequence-level for the one-output tasks); ``normalized accuracy
+Accuracy is token-level at the query positions (sequence-level for the one-output tasks); ``normalized
+accuracy
 = (acc - chance) / (1 - chance)`` is the "scaled accuracy" of xLSTM Fig. 4 / the minRNN paper's Table 2.
 """
 
@@ -79,7 +84,8 @@ def _answer(task: str, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def generate(task: str, batch_size: int, length: int,
              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample ``batch_size`` examples of input length ``length``; returns (x (B, L), y (B, L)) as described above."""
+    """Sample ``batch_size`` examples of input length ``length``; returns (x (B, L), y (B, L)) as described
+    above."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
     if not isinstance(length, int) or length < 1:

@@ -4,7 +4,8 @@ Model: Embedding(vocab, d_model) -> Backbone(mixer) -> Linear(d_model, n_classes
 (see :mod:`minrnn.tasks.chomsky.generators`). Training: each step samples one input length uniformly from
 ``train_min_len .. train_max_len`` (1..40) and a batch of that length; cross-entropy over the query positions.
 Evaluation: accuracy (token-level at query positions) averaged over ``eval_lengths`` (paper: 40..256),
-plus the normalised ("scaled") accuracy ``(acc - chance) / (1 - chance)`` clipped at 0 — the number Table 2 shows.
+plus the normalised ("scaled") accuracy ``(acc - chance) / (1 - chance)`` clipped at 0 — the number Table 2
+shows.
 The official configuration (``--scale gpu``): d_model 256, 2 layers, expansion 1, batch 128, lr 3e-4.
 """
 
@@ -89,7 +90,8 @@ class ChomskyModel(nn.Module):
 def _loss(model, batch):
     x, y = batch
     logits = model(x)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE), x.numel()
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
+    return loss, x.numel()
 
 
 def evaluate(model: nn.Module, cfg: ChomskyConfig, seed: int) -> dict:
@@ -124,8 +126,8 @@ def run(config: ChomskyConfig | dict) -> dict:
     model.eval()
     with torch.no_grad():
         ev = evaluate(model, cfg, seed=10_000 + cfg.seed)
-        train_acc = evaluate(model, ChomskyConfig(**{**asdict(cfg), "eval_lengths": [cfg.train_max_len // 2]}),
-                             seed=20_000 + cfg.seed)["accuracy"]
+        in_dist = ChomskyConfig(**{**asdict(cfg), "eval_lengths": [cfg.train_max_len // 2]})
+        train_acc = evaluate(model, in_dist, seed=20_000 + cfg.seed)["accuracy"]
     return {"config": asdict(cfg), **ev, "in_distribution_accuracy": train_acc,
             "final_loss": res.final_loss, "steps_done": res.steps_done, "truncated": res.truncated,
             "wall_time_s": time.perf_counter() - t0}
@@ -147,5 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     if a.out:
         with open(a.out, "w") as fh:
             json.dump(r, fh, indent=1)
-    print(json.dumps({k: r[k] for k in ("accuracy", "normalized", "in_distribution_accuracy", "wall_time_s")}))
+    keys = ("accuracy", "normalized", "in_distribution_accuracy", "wall_time_s")
+    print(json.dumps({k: r[k] for k in keys}))
     return 0

@@ -1,6 +1,7 @@
 """Offline-RL datasets in the D4RL layout and Decision-Transformer segment sampling.
 
-Sources (all return the same flat dict of numpy arrays: ``observations`` (N, obs_dim), ``actions`` (N, act_dim),
+Sources (all return the same flat dict of numpy arrays: ``observations`` (N, obs_dim), ``actions`` (N,
+act_dim),
 ``rewards`` (N,), ``terminals`` (N,), ``timeouts`` (N,)):
 - :func:`load_npz`: the local ``$MINRNN_DATA_DIR/rl/<env>-v5-<dataset>.npz`` files (``medium-expert`` =
   ``medium`` + ``expert-ish`` concatenated, medium first, as the data README prescribes);
@@ -42,12 +43,14 @@ def data_root(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def load_npz(env: str, dataset: str, data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
-    """env in {"halfcheetah", "hopper"}; dataset in {"medium", "medium-replay", "expert-ish", "medium-expert"}."""
+    """env in {"halfcheetah", "hopper"}; dataset in {"medium", "medium-replay", "expert-ish",
+    "medium-expert"}."""
     if env not in REF_RETURNS:
         raise ValueError(f"env must be one of {sorted(REF_RETURNS)}, got {env!r}")
     parts = ["medium", "expert-ish"] if dataset == "medium-expert" else [dataset]
     if dataset not in ("medium", "medium-replay", "expert-ish", "medium-expert"):
-        raise ValueError(f"dataset must be medium, medium-replay, expert-ish or medium-expert, got {dataset!r}")
+        raise ValueError("dataset must be medium, medium-replay, expert-ish or medium-expert, "
+                         f"got {dataset!r}")
     arrays = []
     for part in parts:
         path = data_root(data_dir) / "rl" / f"{env}-v5-{part}.npz"
@@ -138,7 +141,8 @@ class SegmentSampler:
     raises if none is left); windows are drawn with probability proportional to episode length (as DT does).
     """
 
-    def __init__(self, episodes: list[Episode], K: int = 20, rtg_scale: float = 1000.0, max_ep_len: int = 1000):
+    def __init__(self, episodes: list[Episode], K: int = 20, rtg_scale: float = 1000.0,
+                 max_ep_len: int = 1000):
         if K < 1:
             raise ValueError(f"K must be >= 1, got {K}")
         self.K, self.rtg_scale, self.max_ep_len = K, rtg_scale, max_ep_len

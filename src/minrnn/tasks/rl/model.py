@@ -3,7 +3,8 @@
 Tokens per timestep t: (R_t, s_t, a_t) embedded by Linear(1,d), Linear(obs,d), Linear(act,d), plus a learned
 timestep embedding, interleaved into a length-3K sequence, LayerNorm, then ``Backbone(mixer)``; the action
 a_t is predicted from the hidden state at the s_t token: ``tanh(Linear(d, act))``. With mixer "transformer"
-this is DT; "mingru"/"minlstm" are the paper's Decision minGRU/minLSTM; "mamba" Decision Mamba; "aaren" uses Aaren.
+this is DT; "mingru"/"minlstm" are the paper's Decision minGRU/minLSTM; "mamba" Decision Mamba; "aaren"
+uses Aaren.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class DecisionModel(nn.Module):
         self.embed_a = nn.Linear(cfg.act_dim, d)
         self.ln = nn.LayerNorm(d)
         self.backbone = Backbone(BackboneConfig(
-            mixer=cfg.mixer, d_model=d, n_layers=cfg.n_layers, expansion=cfg.expansion, num_heads=cfg.num_heads,
+            mixer=cfg.mixer, d_model=d, n_layers=cfg.n_layers, expansion=cfg.expansion,
+            num_heads=cfg.num_heads,
             conv_kernel=cfg.conv_kernel, mlp=cfg.mlp, dropout=cfg.dropout))
         self.head = nn.Sequential(nn.Linear(d, cfg.act_dim), nn.Tanh())
 

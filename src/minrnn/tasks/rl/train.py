@@ -1,7 +1,8 @@
 """Train a decision model on one offline dataset and evaluate it by rollouts (``minrnn train rl``).
 
 Loss: mean squared error between predicted and dataset actions over all K positions (DT's loss).
-Target return for rollouts: ``target_scale`` x the best episode return in the training data (documented choice;
+Target return for rollouts: ``target_scale`` x the best episode return in the training data (documented
+choice;
 DT uses hand-picked targets). Scores use the local reference returns (see :mod:`minrnn.tasks.rl.data`).
 """
 
@@ -81,8 +82,8 @@ def run(config: RLConfig | dict) -> dict:
     ok, why = gym_available()
     if ok:
         target = cfg.target_scale * out["dataset_return_max"]
-        out.update(evaluate_policy(model, cfg.env, sampler, target, cfg.eval_episodes, seed=100 + 1000 * cfg.seed,
-                                   max_steps=cfg.max_ep_steps))
+        out.update(evaluate_policy(model, cfg.env, sampler, target, cfg.eval_episodes,
+                                   seed=100 + 1000 * cfg.seed, max_steps=cfg.max_ep_steps))
         out["target_return"] = target
     else:
         out["eval_skipped"] = why
