@@ -1,2 +1,1 @@
-"""Training tasks (each module exposes ``main(argv) -> int`` for ``minrnn train TASK`` and
-``run(config)``)."""
+"""Tasks: each module has ``main(argv) -> int`` and is reached through ``minrnn train TASK``."""
