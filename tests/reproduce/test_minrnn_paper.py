@@ -25,7 +25,8 @@ def test_runtime_bench(tmp_path):
                        progress=False)
     assert len(rows) == 4 and all(r["time_ms"] > 0 and r["mem_bytes"] > 0 for r in rows)
     assert "mingru/gru_loop@16" in runtime.speedups(rows)
-    assert runtime.main(["--models", "minlstm", "lstm_loop", "--lengths", "8", "--batch", "2", "--hidden", "8",
+    assert runtime.main(["--models", "minlstm", "lstm_loop", "--lengths", "8", "--batch", "2",
+                         "--hidden", "8",
                          "--repeats", "1", "--out-dir", str(tmp_path)]) == 0
     assert (tmp_path / "runtime.csv").exists() and (tmp_path / "runtime.png").exists()
 

@@ -37,7 +37,8 @@ def test_selective_copy_run_is_deterministic():
 
 def test_selective_copy_cli(capsys):
     rc = selective_copy.main(["--mixer", "minlstm", "--seq-len", "24", "--n-tokens", "4", "--steps", "2",
-                              "--d-model", "16", "--n-layers", "1", "--eval-batches", "1", "--batch-size", "4"])
+                              "--d-model", "16", "--n-layers", "1", "--eval-batches", "1",
+                              "--batch-size", "4"])
     assert rc == 0 and '"accuracy"' in capsys.readouterr().out
 
 

@@ -58,7 +58,7 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
                 for m in ("mingru", "minlstm", "mamba", "transformer") for s in range(seeds or 1)]
     if exp == "chomsky":
         from minrnn.tasks.chomsky.train import PRESETS
-        mixers = ("minlstm", "mingru", "mamba", "transformer", "lstm")
+        mixers = ("minlstm", "mingru", "transformer", "lstm") + (() if cpu else ("mamba",))
         return [dict(PRESETS[scale], task=t, mixer=m, seed=s, progress=False)
                 for t in CHOMSKY_TASKS for m in mixers for s in range(seeds or (1 if cpu else 3))]
     from minrnn.tasks.rl import PRESETS

@@ -105,9 +105,13 @@ def bar_plot(groups: list[str], series: dict[str, list[float]], path: str | Path
 
 
 def save_json(obj, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
+    """Write JSON atomically (temp file + rename), so a concurrent reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "w") as fh:
         json.dump(obj, fh, indent=1, default=str)
+    os.replace(tmp, path)
 
 
 def load_json(path: str | Path):

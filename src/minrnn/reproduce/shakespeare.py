@@ -49,7 +49,7 @@ class ShakespeareConfig:
 PRESETS = {
     "gpu": {},
     "cpu": dict(d_model=64, n_layers=2, num_heads=4, block_size=64, batch_size=32, lr=2e-3, dropout=0.0,
-                warmup_steps=20, steps=500, eval_every=50, eval_batches=8),
+                warmup_steps=20, steps=600, eval_every=50, eval_batches=8),
 }
 
 

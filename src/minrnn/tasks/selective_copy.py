@@ -79,7 +79,7 @@ class SelectiveCopyConfig:
 
 PRESETS = {
     "gpu": {},  # the paper's configuration = the dataclass defaults
-    "cpu": dict(seq_len=64, n_tokens=8, steps=1500, eval_batches=20, batch_size=32, expansion=2.0),
+    "cpu": dict(seq_len=64, n_tokens=8, steps=500, lr=3e-3, eval_batches=20, batch_size=32, expansion=2.0),
 }
 
 

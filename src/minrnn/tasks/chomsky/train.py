@@ -64,8 +64,8 @@ class ChomskyConfig:
 
 PRESETS = {
     "gpu": {},
-    "cpu": dict(d_model=64, batch_size=32, steps=400, lr=1e-3, eval_lengths=[40, 80, 160, 256],
-                eval_batch_size=32),
+    "cpu": dict(d_model=64, batch_size=32, steps=500, lr=2e-3, eval_lengths=[40, 80, 160, 256],
+                eval_batch_size=64),
 }
 
 

@@ -52,7 +52,7 @@ class RLConfig:
 
 PRESETS = {
     "gpu": {},
-    "cpu": dict(d_model=64, n_layers=2, steps=800, batch_size=32, lr=5e-4, warmup_steps=100, eval_episodes=3,
+    "cpu": dict(d_model=64, n_layers=2, steps=800, batch_size=32, lr=5e-4, warmup_steps=100, eval_episodes=5,
                 max_ep_steps=1000),
 }
 
