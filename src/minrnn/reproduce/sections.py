@@ -210,7 +210,8 @@ def _chomsky(d: dict, out: Path) -> str:
         md_table(["task"] + [NAMES.get(m, m) for m in mixers], rows),
         "The paper's per-task numbers come from long training runs (xLSTM setup); at CPU scale each run is a "
         "few hundred steps of a 64-wide model (Mamba left out at CPU scale: its 16x wider scan is too "
-        "slow), so length generalisation is mostly absent and averages sit near 0; the in-distribution accuracy shows what was learnt." if d["scale"] == "cpu" else "",
+        "slow), so length generalisation is mostly absent and averages sit near 0; the in-distribution "
+        "accuracy shows what was learnt." if d["scale"] == "cpu" else "",
         "![chomsky](minrnn_chomsky.png)"])
 
 
