@@ -64,8 +64,9 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
     from minrnn.tasks.rl import PRESETS
     data = (("hopper", "medium"), ("halfcheetah", "medium")) if cpu else tuple(
         (e, d) for e in ("halfcheetah", "hopper") for d in ("medium", "medium-replay", "medium-expert"))
+    rl_mixers = ("mingru", "minlstm", "aaren", "transformer") + (() if cpu else ("mamba",))
     return [dict(PRESETS[scale], env=e, dataset=d, mixer=m, seed=s, progress=False)
-            for e, d in data for m in ("mingru", "minlstm", "aaren", "transformer")
+            for e, d in data for m in rl_mixers
             for s in range(seeds or (1 if cpu else 3))]
 
 
