@@ -302,8 +302,8 @@ CPU_NOTES = "\n\n".join([
     "implemented but was not run here: no GPU was available):",
     md_table(["experiment", "paper (`--scale gpu`)", "CPU scale (`--scale cpu`)"], CPU_ROWS),
     "So absolute numbers are not comparable with the paper; where the paper makes a relative claim "
-    "(min-RNNs "
-    "vs sequential RNNs in speed, vs Mamba/Transformer in quality) the tables test that claim at small scale."])
+    "(min-RNNs vs sequential RNNs in speed, vs Mamba/Transformer in quality) the tables test that claim at "
+    "small scale."])
 
 
 def render(data: dict, out: Path) -> str:
