@@ -52,3 +52,20 @@ def test_rl_run_tiny(data_dir):
                  progress=False))
     assert r["steps_done"] == 3
     assert "score_mean" in r or "eval_skipped" in r
+
+
+def test_optional_deps_give_clear_errors(tmp_path):
+    from minrnn.tasks.rl.data import load_d4rl_hdf5, load_minari
+    from minrnn.tasks.rl.evaluate import gym_available
+    ok, why = gym_available()
+    assert ok or "gymnasium" in why
+    try:
+        import h5py  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="h5py"):
+            load_d4rl_hdf5(tmp_path / "x.hdf5")
+    try:
+        import minari  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="minari"):
+            load_minari("mujoco/hopper/medium-v0")

@@ -272,6 +272,9 @@ def _rl(d: dict, out: Path) -> str:
         "mean ± std over episodes (one seed at CPU scale). transformer = Decision Transformer.",
         md_table(["dataset"] + [NAMES.get(m, m) for m in mixers], rows),
         ("Rollouts skipped: " + "; ".join(sorted(skipped))) if skipped else "",
+        "Machine-readable summary: `data/rl.json` = {\"datasets\": {\"<env>-<dataset>\": {\"<mixer>\": "
+        "{\"mean\", \"std\" (over seeds), \"seeds\", \"per_seed\", \"episodes_per_seed\", "
+        "\"episode_std\"}}}} (see `minrnn.reproduce.sections.rl_summary`).",
         "Paper numbers are D4RL (gym v2) averages and are not comparable to scores on these local "
         "datasets; the "
         "claim checked here is relative: do the min-RNN decision models match the Transformer on the same "
