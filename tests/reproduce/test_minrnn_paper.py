@@ -53,3 +53,12 @@ def test_reproduce_writes_report(tmp_path, data_dir):
     assert "99.5" in md                                        # paper number beside ours
     assert (tmp_path / "data" / "rl.json").exists()
     assert Path(tmp_path / "minrnn_selective_copy.png").exists()
+
+
+def test_merge_extra_seeds(tmp_path):
+    tiny = dict(TINY, seed=0)
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "a", limit=1, overrides=tiny)
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "b", limit=1,
+                                overrides=dict(tiny, seed=5))
+    merged = minrnn_paper.merge_runs("selective_copy", tmp_path / "a", [tmp_path / "b", tmp_path / "b"])
+    assert sorted(r["config"]["seed"] for r in merged["runs"]) == [0, 5]

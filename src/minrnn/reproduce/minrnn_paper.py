@@ -122,6 +122,32 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
     return result
 
 
+def merge_runs(exp: str, out_dir: Path, others: list[Path]) -> dict:
+    """Append the runs saved under other output folders (e.g. extra seeds run in parallel with
+    ``--out-dir X --set seed=1``) to ``<out>/data/minrnn_<exp>.json``; runs with an identical config are kept
+    once. Wall times add up."""
+    path = out_dir / "data" / f"minrnn_{exp}.json"
+    base = load_json(path)
+    if base is None or exp == "runtime":
+        raise ValueError(f"nothing to merge into: {path} is missing or exp is runtime")
+    seen = {json.dumps(r["config"], sort_keys=True) for r in base["runs"]}
+    for other in others:
+        d = load_json(Path(other) / "data" / f"minrnn_{exp}.json")
+        if d is None:
+            raise FileNotFoundError(f"{other}/data/minrnn_{exp}.json not found")
+        for r in d["runs"]:
+            key = json.dumps(r["config"], sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                base["runs"].append(r)
+        base["wall_time_s"] = base.get("wall_time_s", 0) + d.get("wall_time_s", 0)
+        base.setdefault("merged_from", []).append({"dir": str(other), "machine": d["machine"]})
+    save_json(base, path)
+    if exp == "rl":
+        save_json(sections.rl_summary(base), out_dir / "data" / "rl.json")
+    return base
+
+
 def write_report(out_dir: Path) -> Path:
     """Regenerate ``<out>/minrnn-paper.md`` (and plots) from the JSON files present."""
     data = {e: load_json(out_dir / "data" / f"minrnn_{e}.json") for e in EXPERIMENTS}
@@ -142,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="override config keys of every run (value parsed as JSON), e.g. --set steps=10")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--report-only", action="store_true", help="only rebuild the markdown from saved JSON")
+    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                   help="append the runs saved under these output folders to OUT's JSON (for --only EXPs), "
+                        "then rebuild the report")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -155,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             overrides[k] = json.loads(v)
         except json.JSONDecodeError:
             overrides[k] = v
-    if not a.report_only:
+    if a.merge:
+        for exp in a.only or [e for e in EXPERIMENTS if e != "runtime"]:
+            merge_runs(exp, out, [Path(m) for m in a.merge])
+    elif not a.report_only:
         for exp in a.only or EXPERIMENTS:
             print(f"=== {exp} ({a.scale}) ===", flush=True)
             t0 = time.perf_counter()

@@ -280,7 +280,9 @@ def _rl(d: dict, out: Path) -> str:
         for m in mixers:
             if m in per:
                 avg[m].append(per[m]["mean"])
-                row.append(f"{per[m]['mean']:.1f} ± {per[m]['episode_std']:.1f}")
+                e = per[m]
+                spread = e["std"] if len(e["seeds"]) > 1 else e["episode_std"]
+                row.append(f"{e['mean']:.1f} ± {spread:.1f} ({len(e['seeds'])})")
             else:
                 row.append("—")
         rows.append(row)
@@ -309,8 +311,9 @@ def _rl(d: dict, out: Path) -> str:
         f"K={c['K']}, "
         f"batch {c['batch_size']}, lr {c['lr']}, {c['steps']} steps; rollouts: {c['eval_episodes']} "
         f"episodes in "
-        "gymnasium MuJoCo v5, target return = best dataset episode return. Cell = normalized score "
-        "mean ± std over episodes (one seed at CPU scale). transformer = Decision Transformer.",
+        "gymnasium MuJoCo v5, target return = best dataset episode return. Cell = normalized score: mean "
+        "over seeds ± std over seeds (number of seeds in brackets; with one seed, ± std over its "
+        "episodes). Transformer = Decision Transformer.",
         md_table(["dataset"] + [NAMES.get(m, m) for m in mixers], rows),
         rel,
         ("Rollouts skipped: " + "; ".join(sorted(skipped))) if skipped else "",
