@@ -194,8 +194,9 @@ def _shakespeare(d: dict, out: Path) -> str:
                   "paper step of best",
                   "train wall s", "tokens/s", "params"], rows),
         f"At CPU scale the models are ~100x smaller ({params_text}) and train for {c['steps']} steps of "
-        f"{c['block_size']}-character windows, so the loss stays well above the paper's ~1.55; the relative ranking and the speed (tokens/s, one "
-        "thread, noisy machine) are what this run checks." if d["scale"] == "cpu" else "",
+        f"{c['block_size']}-character windows, so the loss stays well above the paper's ~1.55; the "
+        "relative ranking and the speed (tokens/s, one thread, noisy machine) are what this run checks."
+        if d["scale"] == "cpu" else "",
         "![shakespeare](minrnn_shakespeare.png)"])
 
 
