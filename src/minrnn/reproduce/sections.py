@@ -301,13 +301,20 @@ def _rl(d: dict, out: Path) -> str:
         rows.append(["**average**"] + [f"**{mean_std(avg[m])[0]:.1f}**" if avg[m] else "—" for m in mixers])
     rows.append(["paper average (D4RL, 9 datasets)"] + [fmt(PAPER["rl_avg"].get(m), 1) for m in mixers])
     rel = ""
+    pr = PAPER["rl_avg"]
+    n_seeds = sorted({len(e["seeds"]) for per in s.values() for e in per.values()})
+    c = d["runs"][0]["config"]
     if avg.get("transformer"):
         base = mean_std(avg["transformer"])[0]
         rel = ("Relative to the Decision Transformer on the same data (average score difference): "
                + ", ".join(f"{NAMES[m]} {mean_std(avg[m])[0] - base:+.1f}" for m in mixers
                            if m != "transformer" and avg[m])
-               + " (paper, D4RL: minGRU +1.8, minLSTM +1.7, Decision Mamba +2.4 over DT). With one seed and "
-               "5 rollouts per dataset, differences of a few points are within noise.")
+               + " (paper, D4RL: "
+               + ", ".join(f"{NAMES[m]} {v - pr['transformer']:+.1f}" for m, v in pr.items()
+                           if m != "transformer")
+               + f" over DT). Seeds per cell: {n_seeds}; {c['eval_episodes']} rollouts per seed. Only "
+               "differences larger than the ± spread (over seeds; over episodes with one seed) mean "
+               "anything.")
     skipped = {r.get("eval_skipped") for r in d["runs"] if "eval_skipped" in r}
     if s:
         bar_plot(list(s), {NAMES[m]: [s[n][m]["mean"] if m in s[n] else 0 for n in s] for m in mixers},
