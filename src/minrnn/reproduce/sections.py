@@ -312,7 +312,8 @@ def _rl(d: dict, out: Path) -> str:
                + " (paper, D4RL: "
                + ", ".join(f"{NAMES[m]} {v - pr['transformer']:+.1f}" for m, v in pr.items()
                            if m != "transformer")
-               + f" over DT). Seeds per cell: {n_seeds}; {c['eval_episodes']} rollouts per seed. Only "
+               + f" over DT). Seeds per cell: {'/'.join(map(str, n_seeds))}; {c['eval_episodes']} rollouts "
+               "per seed. Only "
                "differences larger than the ± spread (over seeds; over episodes with one seed) mean "
                "anything.")
     skipped = {r.get("eval_skipped") for r in d["runs"] if "eval_skipped" in r}
