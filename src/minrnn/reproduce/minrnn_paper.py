@@ -83,13 +83,15 @@ def _runner(exp: str):
 
 
 def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None,
-                   limit: int | None = None, overrides: dict | None = None) -> dict:
-    """Run every config of ``plan(exp, scale)`` (the first ``limit`` only, if given; ``overrides`` replaces
-    config keys that a config has, e.g. {"steps": 5}) and save the JSON."""
+                   limit: int | None = None, overrides: dict | None = None,
+                   where: dict | None = None) -> dict:
+    """Run every config of ``plan(exp, scale)`` that matches ``where`` (e.g. {"mixer": "mamba"}), the first
+    ``limit`` only if given; ``overrides`` replaces config keys that a config has (e.g. {"steps": 5}).
+    Saves the JSON after every run."""
     t0 = time.perf_counter()
     (out_dir / "data").mkdir(parents=True, exist_ok=True)
-    configs = [{**c, **{k: v for k, v in (overrides or {}).items() if k in c}}
-               for c in plan(exp, scale, seeds)[:limit]]
+    configs = [c for c in plan(exp, scale, seeds) if all(c.get(k) == v for k, v in (where or {}).items())]
+    configs = [{**c, **{k: v for k, v in (overrides or {}).items() if k in c}} for c in configs[:limit]]
     result = {"experiment": exp, "scale": scale, "machine": machine_info(), "runs": []}
     path = out_dir / "data" / f"minrnn_{exp}.json"
     if exp == "runtime":
@@ -157,6 +159,20 @@ def write_report(out_dir: Path) -> Path:
     return path
 
 
+def _parse_kv(items: list[str], flag: str) -> dict:
+    """["k=v", ...] -> {k: json.loads(v) or the raw string}."""
+    out = {}
+    for kv in items:
+        if "=" not in kv:
+            raise ValueError(f"{flag} expects KEY=VALUE, got {kv!r}")
+        k, v = kv.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minrnn reproduce minrnn-paper", description=__doc__.splitlines()[0])
     p.add_argument("--scale", choices=("cpu", "gpu"), default="cpu")
@@ -166,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="run only the first N configs of each experiment")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="override config keys of every run (value parsed as JSON), e.g. --set steps=10")
+    p.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="run only the planned configs with these values, e.g. --where mixer=mamba")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--report-only", action="store_true", help="only rebuild the markdown from saved JSON")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
@@ -175,15 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     out = Path(a.out_dir)
-    overrides = {}
-    for kv in a.set:
-        if "=" not in kv:
-            raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
-        k, v = kv.split("=", 1)
-        try:
-            overrides[k] = json.loads(v)
-        except json.JSONDecodeError:
-            overrides[k] = v
+    overrides, where = _parse_kv(a.set, "--set"), _parse_kv(a.where, "--where")
     if a.merge:
         for exp in a.only or [e for e in EXPERIMENTS if e != "runtime"]:
             merge_runs(exp, out, [Path(m) for m in a.merge])
@@ -192,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"=== {exp} ({a.scale}) ===", flush=True)
             t0 = time.perf_counter()
             try:
-                run_experiment(exp, a.scale, out, a.seeds, a.limit, overrides)
+                run_experiment(exp, a.scale, out, a.seeds, a.limit, overrides, where)
             except (ImportError, FileNotFoundError, ValueError) as e:
                 print(f"!!! {exp} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
             print(f"=== {exp} took {time.perf_counter() - t0:.0f}s ===", flush=True)
