@@ -48,7 +48,7 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
         n = seeds or 3
         runs = [dict(base, mixer=m, seed=s, group="main") for m in ("mingru", "minlstm") for s in range(n)]
         runs += [dict(base, mixer="mamba", seed=s, group="main", **({"expansion": 1.0} if cpu else {}))
-                 for s in range(1 if cpu and seeds is None else n)]
+                 for s in range(n)]
         runs += [dict(base, mixer=m, n_layers=L, seed=s, group="ablation") for m in ("mingru", "minlstm")
                  for L in (1, 2) for s in range(1 if cpu and seeds is None else n)]
         return runs
@@ -66,8 +66,7 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
         (e, d) for e in ("halfcheetah", "hopper") for d in ("medium", "medium-replay", "medium-expert"))
     rl_mixers = ("mingru", "minlstm", "aaren", "transformer") + (() if cpu else ("mamba",))
     return [dict(PRESETS[scale], env=e, dataset=d, mixer=m, seed=s, progress=False)
-            for e, d in data for m in rl_mixers
-            for s in range(seeds or (1 if cpu else 3))]
+            for e, d in data for m in rl_mixers for s in range(seeds or 3)]
 
 
 def _runner(exp: str):

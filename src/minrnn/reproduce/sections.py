@@ -350,8 +350,8 @@ CPU_ROWS = [
     ["runtime", "T4 GPU, batch 64, T 64..4096",
      "CPU, batch 8, hidden 64, T 64..2048, 1 thread; activation memory instead of CUDA peak"],
     ["selective copy", "T=4096, 16 tokens, expansion 6, 400k steps, lr 3e-4, batch 64",
-     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds for minGRU/minLSTM, 1 for Mamba "
-     "(expansion 1) and for the 1/2-layer ablation"],
+     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1; "
+     "1 seed for the 1/2-layer ablation"],
     ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
      "d 64, 2 layers, context 64, 600 steps, 1 seed"],
     ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
@@ -359,11 +359,11 @@ CPU_ROWS = [
      "implemented (paper number only)"],
     ["offline RL", "D4RL (gym v2), 9 datasets, 3 seeds, 100k steps",
      "local gymnasium-v5 data, hopper-medium + halfcheetah-medium, d 64, 2 layers, 800 steps, 5 rollouts, "
-     "1 seed; Decision Mamba only at GPU scale"],
+     "3 seeds; Decision Mamba only at GPU scale"],
 ]
 CPU_NOTES = "\n\n".join([
     "## What the CPU scale changes (and cuts)",
-    "`--scale cpu` is sized so the whole run takes about half an hour on an idle 2-core CPU (one torch "
+    "`--scale cpu` is sized so the whole run takes roughly half an hour on an idle 2-core CPU (one torch "
     "thread per run, two experiments at a time). Differences from the paper's configuration (`--scale gpu`, "
     "which is "
     "implemented but was not run here: no GPU was available):",
@@ -382,7 +382,9 @@ def render(data: dict, out: Path) -> str:
              "hand. Whole run: `minrnn reproduce minrnn-paper --scale cpu --threads 1`; the committed CPU "
              "results ran as concurrent lanes (`--only runtime selective_copy`, `--only chomsky rl`, and "
              "`--only shakespeare` once the first finished; `nice -n 10`) on a 2-core machine shared with "
-             "other jobs (load average 5-10). "
+             "other jobs (load average 5-10); seeds 1-2 of RL and of Mamba on selective copying ran later in "
+             "their own lanes (`--where mixer=mamba --set seed=N --out-dir DIR`) and were added with "
+             "`--merge DIR`. "
              "Every run is seeded (seed in the tables) and deterministic on CPU for a fixed seed and "
              "thread count."]
     fns = {"runtime": _runtime, "selective_copy": _selective_copy, "shakespeare": _shakespeare,
