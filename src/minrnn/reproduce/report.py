@@ -15,7 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-__all__ = ["PAPER", "md_table", "fmt", "mean_std", "machine_info", "bar_plot", "load_json", "save_json"]
+__all__ = ["CPU_NOTES", "PAPER", "md_table", "fmt", "mean_std", "machine_info", "bar_plot", "load_json",
+           "save_json"]
 
 PAPER = {
     "runtime": {  # T4 GPU, batch 64, ms per training step
@@ -120,3 +121,30 @@ def load_json(path: str | Path):
         return None
     with open(p) as fh:
         return json.load(fh)
+
+
+CPU_ROWS = [
+    ["runtime", "T4 GPU, batch 64, T 64..4096",
+     "CPU, batch 8, hidden 64, T 64..2048, 1 thread; activation memory instead of CUDA peak"],
+    ["selective copy", "T=4096, 16 tokens, expansion 6, 400k steps, lr 3e-4, batch 64",
+     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1; "
+     "1 seed for the 1/2-layer ablation"],
+    ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
+     "d 64, 2 layers, context 64, 600 steps, 1 seed"],
+    ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
+     "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 1 seed; no Mamba; xLSTM not "
+     "implemented (paper number only)"],
+    ["offline RL", "D4RL (gym v2), 9 datasets, 3 seeds, 100k steps",
+     "local gymnasium-v5 data, hopper-medium + halfcheetah-medium, d 64, 2 layers, 800 steps, 5 rollouts, "
+     "3 seeds; Decision Mamba only at GPU scale"],
+]
+CPU_NOTES = "\n\n".join([
+    "## What the CPU scale changes (and cuts)",
+    "`--scale cpu` is sized so the whole run takes roughly half an hour on an idle 2-core CPU (one torch "
+    "thread per run, two experiments at a time). Differences from the paper's configuration (`--scale gpu`, "
+    "which is "
+    "implemented but was not run here: no GPU was available):",
+    md_table(["experiment", "paper (`--scale gpu`)", "CPU scale (`--scale cpu`)"], CPU_ROWS),
+    "So absolute numbers are not comparable with the paper; where the paper makes a relative claim "
+    "(min-RNNs vs sequential RNNs in speed, vs Mamba/Transformer in quality) the tables test that claim at "
+    "small scale."])

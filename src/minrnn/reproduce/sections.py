@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from minrnn.bench.runtime import PAIRS
-from minrnn.reproduce.report import PAPER, bar_plot, fmt, md_table, mean_std
+from minrnn.reproduce.report import CPU_NOTES, PAPER, bar_plot, fmt, md_table, mean_std
 
 __all__ = ["render", "summary", "rl_summary"]
 
@@ -119,9 +119,12 @@ def _selective_copy(d: dict, out: Path) -> str:
     abl = defaultdict(dict)
     for (_g, m, L), accs in by.items():
         if m in ("mingru", "minlstm"):
-            abl[m][L] = mean_std(accs)
-    abl_rows = [[NAMES[m]] + [f"{abl[m][L][0]:.1f} ± {abl[m][L][1]:.1f}" if L in abl[m] else "—"
-                              for L in (1, 2, 3)] for m in abl]
+            abl[m][L] = (*mean_std(accs), len(accs))
+
+    def cell(v):
+        return f"{v[0]:.1f} ± {v[1]:.1f} ({v[2]} seeds)" if v[2] > 1 else f"{v[0]:.1f} (1 seed)"
+
+    abl_rows = [[NAMES[m]] + [cell(abl[m][L]) if L in abl[m] else "—" for L in (1, 2, 3)] for m in abl]
     bar_plot(["accuracy"], ser, out / "minrnn_selective_copy.png", "accuracy (%)", "Selective copying", err)
     mamba_note = (" Mamba uses expansion 1 (not 6) at CPU scale to keep its (d_inner x 16)-wide scan "
                   "affordable.") \
@@ -344,33 +347,6 @@ def _rl(d: dict, out: Path) -> str:
         "claim checked here is relative: do the min-RNN decision models match the Transformer on the same "
         "data?",
         "![rl](minrnn_rl.png)" if s else ""])
-
-
-CPU_ROWS = [
-    ["runtime", "T4 GPU, batch 64, T 64..4096",
-     "CPU, batch 8, hidden 64, T 64..2048, 1 thread; activation memory instead of CUDA peak"],
-    ["selective copy", "T=4096, 16 tokens, expansion 6, 400k steps, lr 3e-4, batch 64",
-     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1; "
-     "1 seed for the 1/2-layer ablation"],
-    ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
-     "d 64, 2 layers, context 64, 600 steps, 1 seed"],
-    ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
-     "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 1 seed; no Mamba; xLSTM not "
-     "implemented (paper number only)"],
-    ["offline RL", "D4RL (gym v2), 9 datasets, 3 seeds, 100k steps",
-     "local gymnasium-v5 data, hopper-medium + halfcheetah-medium, d 64, 2 layers, 800 steps, 5 rollouts, "
-     "3 seeds; Decision Mamba only at GPU scale"],
-]
-CPU_NOTES = "\n\n".join([
-    "## What the CPU scale changes (and cuts)",
-    "`--scale cpu` is sized so the whole run takes roughly half an hour on an idle 2-core CPU (one torch "
-    "thread per run, two experiments at a time). Differences from the paper's configuration (`--scale gpu`, "
-    "which is "
-    "implemented but was not run here: no GPU was available):",
-    md_table(["experiment", "paper (`--scale gpu`)", "CPU scale (`--scale cpu`)"], CPU_ROWS),
-    "So absolute numbers are not comparable with the paper; where the paper makes a relative claim "
-    "(min-RNNs vs sequential RNNs in speed, vs Mamba/Transformer in quality) the tables test that claim at "
-    "small scale."])
 
 
 def render(data: dict, out: Path) -> str:
