@@ -50,7 +50,7 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
         runs += [dict(base, mixer="mamba", seed=s, group="main", **({"expansion": 1.0} if cpu else {}))
                  for s in range(n)]
         runs += [dict(base, mixer=m, n_layers=L, seed=s, group="ablation") for m in ("mingru", "minlstm")
-                 for L in (1, 2) for s in range(1 if cpu and seeds is None else n)]
+                 for L in (1, 2) for s in range(n)]
         return runs
     if exp == "shakespeare":
         from minrnn.reproduce.shakespeare import PRESETS

@@ -127,8 +127,7 @@ CPU_ROWS = [
     ["runtime", "T4 GPU, batch 64, T 64..4096",
      "CPU, batch 8, hidden 64, T 64..2048, 1 thread; activation memory instead of CUDA peak"],
     ["selective copy", "T=4096, 16 tokens, expansion 6, 400k steps, lr 3e-4, batch 64",
-     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1; "
-     "1 seed for the 1/2-layer ablation"],
+     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1"],
     ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
      "d 64, 2 layers, context 64, 600 steps, 1 seed"],
     ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
