@@ -55,12 +55,12 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
     if exp == "shakespeare":
         from minrnn.reproduce.shakespeare import PRESETS
         return [dict(PRESETS[scale], mixer=m, seed=s, progress=False)
-                for m in ("mingru", "minlstm", "mamba", "transformer") for s in range(seeds or 1)]
+                for m in ("mingru", "minlstm", "mamba", "transformer") for s in range(seeds or 3)]
     if exp == "chomsky":
         from minrnn.tasks.chomsky.train import PRESETS
         mixers = ("minlstm", "mingru", "transformer", "lstm") + (() if cpu else ("mamba",))
         return [dict(PRESETS[scale], task=t, mixer=m, seed=s, progress=False)
-                for t in CHOMSKY_TASKS for m in mixers for s in range(seeds or (1 if cpu else 3))]
+                for t in CHOMSKY_TASKS for m in mixers for s in range(seeds or 3)]
     from minrnn.tasks.rl import PRESETS
     data = (("hopper", "medium"), ("halfcheetah", "medium")) if cpu else tuple(
         (e, d) for e in ("halfcheetah", "hopper") for d in ("medium", "medium-replay", "medium-expert"))

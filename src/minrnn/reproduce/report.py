@@ -129,9 +129,9 @@ CPU_ROWS = [
     ["selective copy", "T=4096, 16 tokens, expansion 6, 400k steps, lr 3e-4, batch 64",
      "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1"],
     ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
-     "d 64, 2 layers, context 64, 600 steps, 1 seed"],
+     "d 64, 2 layers, context 64, 600 steps, 3 seeds"],
     ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
-     "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 1 seed; no Mamba; xLSTM not "
+     "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 3 seeds; no Mamba; xLSTM not "
      "implemented (paper number only)"],
     ["offline RL", "D4RL (gym v2), 9 datasets, 3 seeds, 100k steps",
      "local gymnasium-v5 data, hopper-medium + halfcheetah-medium, d 64, 2 layers, 800 steps, 5 rollouts, "
