@@ -213,8 +213,8 @@ def _shakespeare(d: dict, out: Path) -> str:
         "(90/10 split).",
         spread,
         md_table(["model", "seeds", "best val loss (mean ± std)", "step of best (per seed)",
-                  "paper test loss", "ours − paper", "paper step of best", "train wall s (mean)", "tokens/s (mean)", "params"],
-                 rows),
+                  "paper test loss", "ours − paper", "paper step of best", "train wall s (mean)",
+                  "tokens/s (mean)", "params"], rows),
         "The curve plot shows the first seed of each model.",
         f"At CPU scale the models are ~100x smaller ({params_text}) and train for {c['steps']} steps of "
         f"{c['block_size']}-character windows, so the loss stays well above the paper's ~1.55; the "
