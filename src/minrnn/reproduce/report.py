@@ -139,10 +139,10 @@ CPU_ROWS = [
 ]
 CPU_NOTES = "\n\n".join([
     "## What the CPU scale changes (and cuts)",
-    "`--scale cpu` is sized so the whole run takes roughly half an hour on an idle 2-core CPU (one torch "
-    "thread per run, two experiments at a time). Differences from the paper's configuration (`--scale gpu`, "
-    "which is "
-    "implemented but was not run here: no GPU was available):",
+    "`--scale cpu` runs every experiment with one torch thread per run so that two experiments can share "
+    "a 2-core CPU; `--seeds 1` gives a quick version (about a third of the time). Differences from the "
+    "paper's configuration (`--scale gpu`, which is implemented but was not run here: no GPU was "
+    "available):",
     md_table(["experiment", "paper (`--scale gpu`)", "CPU scale (`--scale cpu`)"], CPU_ROWS),
     "So absolute numbers are not comparable with the paper; where the paper makes a relative claim "
     "(min-RNNs vs sequential RNNs in speed, vs Mamba/Transformer in quality) the tables test that claim at "

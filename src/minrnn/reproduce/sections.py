@@ -378,13 +378,16 @@ def render(data: dict, out: Path) -> str:
              "hand. Whole run: `minrnn reproduce minrnn-paper --scale cpu --threads 1`; the committed CPU "
              "results ran as concurrent lanes (`--only runtime selective_copy`, `--only chomsky rl`, and "
              "`--only shakespeare` once the first finished; `nice -n 10`) on a 2-core machine shared with "
-             "other jobs (load average 5-10). Seeds 1-2 of RL, and of Mamba and of the layer ablation on "
-             "selective copying, ran later in their own lanes (e.g. `--only rl --where seed=0 --set seed=N "
-             "--out-dir DIR`) and were added with `--merge DIR`. "
+             "other jobs (load average 5-10). Seeds 1-2 of RL, chomsky, shakespeare, and of Mamba and of the "
+             "layer ablation on selective copying, ran later in their own lanes (e.g. `--only rl "
+             "--where seed=0 --set seed=N --out-dir DIR`) and were added with `--merge DIR`. "
              "Every run is seeded (seed in the tables) and deterministic on CPU for a fixed seed and "
              "thread count."]
     fns = {"runtime": _runtime, "selective_copy": _selective_copy, "shakespeare": _shakespeare,
            "chomsky": _chomsky, "rl": _rl}
+    total = sum(d.get("wall_time_s", 0) for d in data.values() if d)
+    parts.append(f"Sum of the wall times of all runs behind this report (over all lanes): {total / 60:.0f} "
+                 "min.")
     scales = {d["scale"] for d in data.values() if d}
     if "cpu" in scales:
         parts.append(CPU_NOTES)
