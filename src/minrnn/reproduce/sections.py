@@ -228,6 +228,7 @@ def _chomsky(d: dict, out: Path) -> str:
     for r in d["runs"]:
         by[r["config"]["task"]][r["config"]["mixer"]].append(r)
     mixers = list(dict.fromkeys(r["config"]["mixer"] for r in d["runs"]))
+    n_seeds = "/".join(str(n) for n in sorted({len(rs) for per in by.values() for rs in per.values()}))
     rows, avg = [], defaultdict(list)
     for task, per in by.items():
         row = [task]
@@ -265,9 +266,9 @@ def _chomsky(d: dict, out: Path) -> str:
         f"{c['lr']}, {c['steps']} steps, train lengths {c['train_min_len']}..{c['train_max_len']}, "
         f"evaluated at "
         f"lengths {c['eval_lengths'] if len(c['eval_lengths']) < 10 else '40..256'} ({c['eval_batch_size']} "
-        "sequences each). Cell = normalized accuracy `(acc - chance)/(1 - chance)` clipped at 0, averaged "
-        "over "
-        "the evaluation lengths (token-level at the answer positions; sequence-level for one-answer tasks), "
+        f"sequences each). Seeds per cell: {n_seeds}, cells are seed means. Cell = normalized accuracy "
+        "`(acc - chance)/(1 - chance)` clipped at 0, averaged over the evaluation lengths (token-level at "
+        "the answer positions; sequence-level for one-answer tasks), "
         "and in brackets the raw accuracy at the in-distribution length 20. Paper: xLSTM 0.71 average.",
         md_table(["task"] + [NAMES.get(m, m) for m in mixers], rows),
         diff_text,
