@@ -1,0 +1,214 @@
+"""Reproduce every experiment of "Were RNNs All We Needed?" (``minrnn reproduce minrnn-paper``).
+
+Experiments (``--only`` picks some; each writes ``<out>/data/minrnn_<exp>.json`` when it finishes, and the
+markdown report ``<out>/minrnn-paper.md`` is regenerated from whatever JSON files exist):
+- ``runtime``: training-step time/memory vs T (:mod:`minrnn.bench.runtime`);
+- ``selective_copy``: Table 1 (+ the 1/2/3-layer ablation);
+- ``shakespeare``: character LM (Fig. 2);
+- ``chomsky``: the 7 formal-language tasks (Table 2);
+- ``rl``: decision models on the local D4RL-layout data (Table 3); also writes ``<out>/data/rl.json``.
+``--scale gpu`` is the paper's configuration; ``--scale cpu`` a reduced one for a 2-core CPU (see the plans
+below and the report). Every run is seeded; results are deterministic on CPU for a fixed seed and thread
+count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from minrnn.reproduce import sections
+from minrnn.reproduce.report import load_json, machine_info, save_json
+
+__all__ = ["EXPERIMENTS", "plan", "run_experiment", "main"]
+
+EXPERIMENTS = ("runtime", "selective_copy", "shakespeare", "chomsky", "rl")
+CHOMSKY_TASKS = ("parity_check", "even_pairs", "cycle_nav", "bucket_sort", "majority", "majority_count",
+                 "missing_duplicate")
+
+
+def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
+    """The list of run configs (dicts for each task's ``run``) of experiment ``exp`` at ``scale``."""
+    if exp not in EXPERIMENTS:
+        raise ValueError(f"exp must be one of {EXPERIMENTS}, got {exp!r}")
+    if scale not in ("cpu", "gpu"):
+        raise ValueError(f"scale must be 'cpu' or 'gpu', got {scale!r}")
+    cpu = scale == "cpu"
+    if exp == "runtime":
+        from minrnn.bench.runtime import PRESETS
+        return [dict(PRESETS[scale])]
+    if exp == "selective_copy":
+        from minrnn.tasks.selective_copy import PRESETS
+        base = dict(PRESETS[scale], progress=False)
+        n = seeds or 3
+        runs = [dict(base, mixer=m, seed=s, group="main") for m in ("mingru", "minlstm") for s in range(n)]
+        runs += [dict(base, mixer="mamba", seed=s, group="main", **({"expansion": 1.0} if cpu else {}))
+                 for s in range(n)]
+        runs += [dict(base, mixer=m, n_layers=L, seed=s, group="ablation") for m in ("mingru", "minlstm")
+                 for L in (1, 2) for s in range(n)]
+        return runs
+    if exp == "shakespeare":
+        from minrnn.reproduce.shakespeare import PRESETS
+        return [dict(PRESETS[scale], mixer=m, seed=s, progress=False)
+                for m in ("mingru", "minlstm", "mamba", "transformer") for s in range(seeds or 3)]
+    if exp == "chomsky":
+        from minrnn.tasks.chomsky.train import PRESETS
+        mixers = ("minlstm", "mingru", "transformer", "lstm") + (() if cpu else ("mamba",))
+        return [dict(PRESETS[scale], task=t, mixer=m, seed=s, progress=False)
+                for t in CHOMSKY_TASKS for m in mixers for s in range(seeds or 3)]
+    from minrnn.tasks.rl import PRESETS
+    data = (("hopper", "medium"), ("halfcheetah", "medium")) if cpu else tuple(
+        (e, d) for e in ("halfcheetah", "hopper") for d in ("medium", "medium-replay", "medium-expert"))
+    rl_mixers = ("mingru", "minlstm", "aaren", "transformer") + (() if cpu else ("mamba",))
+    return [dict(PRESETS[scale], env=e, dataset=d, mixer=m, seed=s, progress=False)
+            for e, d in data for m in rl_mixers for s in range(seeds or 3)]
+
+
+def _runner(exp: str):
+    if exp == "selective_copy":
+        from minrnn.tasks.selective_copy import run
+    elif exp == "shakespeare":
+        from minrnn.reproduce.shakespeare import run
+    elif exp == "chomsky":
+        from minrnn.tasks.chomsky.train import run
+    else:
+        from minrnn.tasks.rl import run
+    return run
+
+
+def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None,
+                   limit: int | None = None, overrides: dict | None = None,
+                   where: dict | None = None) -> dict:
+    """Run every config of ``plan(exp, scale)`` that matches ``where`` (e.g. {"mixer": "mamba"}), the first
+    ``limit`` only if given; ``overrides`` replaces config keys that a config has (e.g. {"steps": 5}).
+    Saves the JSON after every run."""
+    t0 = time.perf_counter()
+    (out_dir / "data").mkdir(parents=True, exist_ok=True)
+    configs = [c for c in plan(exp, scale, seeds) if all(c.get(k) == v for k, v in (where or {}).items())]
+    configs = [{**c, **{k: v for k, v in (overrides or {}).items() if k in c}} for c in configs[:limit]]
+    result = {"experiment": exp, "scale": scale, "machine": machine_info(), "runs": []}
+    path = out_dir / "data" / f"minrnn_{exp}.json"
+    if exp == "runtime":
+        from minrnn.bench import runtime
+        cfg = dict(configs[0])
+        device = "cuda" if torch.cuda.is_available() and scale == "gpu" else "cpu"
+        result["config"] = {**cfg, "device": device}
+        result["rows"] = runtime.run(device=device, **cfg)
+        result["speedups"] = runtime.speedups(result["rows"])
+        runtime.plot(result["rows"], out_dir / "minrnn_runtime.png")
+    else:
+        run = _runner(exp)
+        for i, cfg in enumerate(configs):
+            group = cfg.pop("group", None)
+            label = ", ".join(f"{k}={cfg[k]}" for k in ("task", "env", "dataset", "mixer", "n_layers", "seed")
+                              if k in cfg)
+            print(f"[{exp} {i + 1}/{len(configs)}] {label} ...", flush=True)
+            r = run(cfg)
+            if group:
+                r["group"] = group
+            result["runs"].append(r)
+            result["wall_time_s"] = time.perf_counter() - t0
+            save_json(result, path)  # partial results land after every run
+            print(f"[{exp} {i + 1}/{len(configs)}] done in {r['wall_time_s']:.0f}s: "
+                  f"{sections.summary(exp, r)}", flush=True)
+    result["wall_time_s"] = time.perf_counter() - t0
+    save_json(result, path)
+    if exp == "rl":
+        save_json(sections.rl_summary(result), out_dir / "data" / "rl.json")
+    return result
+
+
+def merge_runs(exp: str, out_dir: Path, others: list[Path]) -> dict:
+    """Append the runs saved under other output folders (e.g. extra seeds run in parallel with
+    ``--out-dir X --set seed=1``) to ``<out>/data/minrnn_<exp>.json``; runs with an identical config are kept
+    once. Wall times add up."""
+    path = out_dir / "data" / f"minrnn_{exp}.json"
+    base = load_json(path)
+    if base is None or exp == "runtime":
+        raise ValueError(f"nothing to merge into: {path} is missing or exp is runtime")
+    seen = {json.dumps(r["config"], sort_keys=True) for r in base["runs"]}
+    for other in others:
+        d = load_json(Path(other) / "data" / f"minrnn_{exp}.json")
+        if d is None:
+            raise FileNotFoundError(f"{other}/data/minrnn_{exp}.json not found")
+        for r in d["runs"]:
+            key = json.dumps(r["config"], sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                base["runs"].append(r)
+        base["wall_time_s"] = base.get("wall_time_s", 0) + d.get("wall_time_s", 0)
+        base.setdefault("merged_from", []).append({"dir": str(other), "machine": d["machine"]})
+    save_json(base, path)
+    if exp == "rl":
+        save_json(sections.rl_summary(base), out_dir / "data" / "rl.json")
+    return base
+
+
+def write_report(out_dir: Path) -> Path:
+    """Regenerate ``<out>/minrnn-paper.md`` (and plots) from the JSON files present."""
+    data = {e: load_json(out_dir / "data" / f"minrnn_{e}.json") for e in EXPERIMENTS}
+    md = sections.render(data, out_dir)
+    path = out_dir / "minrnn-paper.md"
+    path.write_text(md)
+    return path
+
+
+def _parse_kv(items: list[str], flag: str) -> dict:
+    """["k=v", ...] -> {k: json.loads(v) or the raw string}."""
+    out = {}
+    for kv in items:
+        if "=" not in kv:
+            raise ValueError(f"{flag} expects KEY=VALUE, got {kv!r}")
+        k, v = kv.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="minrnn reproduce minrnn-paper", description=__doc__.splitlines()[0])
+    p.add_argument("--scale", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=None, help="run only these experiments")
+    p.add_argument("--out-dir", default="docs/results", help="report folder (JSON goes to OUT/data)")
+    p.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
+    p.add_argument("--limit", type=int, default=None, help="run only the first N configs of each experiment")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="override config keys of every run (value parsed as JSON), e.g. --set steps=10")
+    p.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="run only the planned configs with these values, e.g. --where mixer=mamba")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--report-only", action="store_true", help="only rebuild the markdown from saved JSON")
+    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                   help="append the runs saved under these output folders to OUT's JSON (for --only EXPs), "
+                        "then rebuild the report")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    out = Path(a.out_dir)
+    overrides, where = _parse_kv(a.set, "--set"), _parse_kv(a.where, "--where")
+    if a.merge:
+        for exp in a.only or [e for e in EXPERIMENTS if e != "runtime"]:
+            merge_runs(exp, out, [Path(m) for m in a.merge])
+    elif not a.report_only:
+        for exp in a.only or EXPERIMENTS:
+            print(f"=== {exp} ({a.scale}) ===", flush=True)
+            t0 = time.perf_counter()
+            try:
+                run_experiment(exp, a.scale, out, a.seeds, a.limit, overrides, where)
+            except (ImportError, FileNotFoundError, ValueError) as e:
+                print(f"!!! {exp} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            print(f"=== {exp} took {time.perf_counter() - t0:.0f}s ===", flush=True)
+            write_report(out)
+    print(f"wrote {write_report(out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

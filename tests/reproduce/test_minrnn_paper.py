@@ -1,0 +1,64 @@
+"""The reproduce script end to end on tiny overrides, the runtime bench, and the report writer."""
+
+from pathlib import Path
+
+import pytest
+
+from minrnn.bench import runtime
+from minrnn.reproduce import minrnn_paper
+from minrnn.reproduce.report import md_table
+from minrnn.tasks.selective_copy import SelectiveCopyConfig
+
+TINY = dict(steps=2, eval_batches=1, eval_batch_size=4, batch_size=4, d_model=16, seq_len=24, n_tokens=4,
+            expansion=1.0, eval_lengths=[41], eval_episodes=1, max_ep_steps=5, warmup_steps=1,
+            block_size=16, eval_every=1, n_layers=1)
+
+
+def test_md_table():
+    assert md_table(["a", "b"], [[1, 2]]).splitlines() == ["| a | b |", "|---|---|", "| 1 | 2 |"]
+    with pytest.raises(ValueError):
+        md_table(["a"], [[1, 2]])
+
+
+def test_runtime_bench(tmp_path):
+    rows = runtime.run(models=("mingru", "gru_loop"), batch=2, hidden=8, lengths=(8, 16), repeats=1,
+                       progress=False)
+    assert len(rows) == 4 and all(r["time_ms"] > 0 and r["mem_bytes"] > 0 for r in rows)
+    assert "mingru/gru_loop@16" in runtime.speedups(rows)
+    assert runtime.main(["--models", "minlstm", "lstm_loop", "--lengths", "8", "--batch", "2",
+                         "--hidden", "8",
+                         "--repeats", "1", "--out-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "runtime.csv").exists() and (tmp_path / "runtime.png").exists()
+
+
+def test_plan_covers_paper():
+    cpu = minrnn_paper.plan("selective_copy", "cpu")
+    assert {c["mixer"] for c in cpu} == {"mingru", "minlstm", "mamba"}
+    gpu = [SelectiveCopyConfig(**{k: v for k, v in c.items() if k != "group"})
+           for c in minrnn_paper.plan("selective_copy", "gpu")]
+    assert all(c.seq_len == 4096 and c.steps == 400_000 and c.d_model == 64 for c in gpu)
+    assert len({c["task"] for c in minrnn_paper.plan("chomsky", "cpu")}) == 7
+    with pytest.raises(ValueError, match="exp"):
+        minrnn_paper.plan("nope", "cpu")
+
+
+def test_reproduce_writes_report(tmp_path, data_dir):
+    for exp in ("selective_copy", "shakespeare", "chomsky", "rl"):
+        minrnn_paper.run_experiment(exp, "cpu", tmp_path, limit=1, overrides=TINY)
+    minrnn_paper.run_experiment("runtime", "cpu", tmp_path, overrides=dict(lengths=[8], batch=2, hidden=8,
+                                                                            repeats=1))
+    md = minrnn_paper.write_report(tmp_path).read_text()
+    for title in ("Selective copying", "Shakespeare", "Formal languages", "Offline RL", "runtime"):
+        assert title in md
+    assert "99.5" in md                                        # paper number beside ours
+    assert (tmp_path / "data" / "rl.json").exists()
+    assert Path(tmp_path / "minrnn_selective_copy.png").exists()
+
+
+def test_merge_extra_seeds(tmp_path):
+    tiny = dict(TINY, seed=0)
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "a", limit=1, overrides=tiny)
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "b", limit=1,
+                                overrides=dict(tiny, seed=5))
+    merged = minrnn_paper.merge_runs("selective_copy", tmp_path / "a", [tmp_path / "b", tmp_path / "b"])
+    assert sorted(r["config"]["seed"] for r in merged["runs"]) == [0, 5]
