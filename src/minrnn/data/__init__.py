@@ -1,0 +1,1 @@
+"""Dataset loaders; every path resolves from ``MINRNN_DATA_DIR``."""

@@ -1,0 +1,1 @@
+"""Paper reproduction drivers (``minrnn reproduce ...``)."""

@@ -1,0 +1,1 @@
+"""Task models, data modules and training entry points (``minrnn train TASK``)."""
