@@ -55,7 +55,7 @@ def _attend(mha: nn.MultiheadAttention, x_t: torch.Tensor, cache: KVCache, i: in
 
 
 def transformer_step(layers, x_t: torch.Tensor, cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
-    """One token x_t (B, d) through ``layers`` (nn.TransformerEncoderLayer, eval mode) -> (y_t (B, d), cache)."""
+    """One token x_t (B, d) through ``layers`` (nn.TransformerEncoderLayer, eval) -> (y_t (B, d), cache)."""
     if cache is None:
         cache = KVCache(len(layers))
     n = cache.length

@@ -37,7 +37,8 @@ def stream(kind: str, max_tokens: int, d_model: int, nhead: int, ff: int, layers
         raise ValueError(f"kind must be 'aaren' or 'transformer', got {kind!r}")
     torch.manual_seed(seed)
     cls = AarenEncoderLayer if kind == "aaren" else nn.TransformerEncoderLayer
-    stack = nn.ModuleList(cls(d_model, nhead, dim_feedforward=ff, dropout=0.0, batch_first=True, norm_first=True)
+    stack = nn.ModuleList(cls(d_model, nhead, dim_feedforward=ff, dropout=0.0, batch_first=True,
+                              norm_first=True)
                           for _ in range(layers)).eval()
     gen = torch.Generator().manual_seed(seed)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -110,10 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     runs, started = [], time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for kind in ("aaren", "transformer"):
-        cmd = [sys.executable, "-m", "minrnn.bench.streaming", "--worker", kind, "--threads", str(args.threads),
-               "--max-tokens", str(args.max_tokens), "--d-model", str(args.d_model), "--nhead", str(args.nhead),
-               "--dim-feedforward", str(args.dim_feedforward), "--layers", str(args.layers),
-               "--batch", str(args.batch)]
+        cmd = [sys.executable, "-m", "minrnn.bench.streaming", "--worker", kind]
+        for flag in ("threads", "max_tokens", "d_model", "nhead", "dim_feedforward", "layers", "batch"):
+            cmd += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     out_dir = Path(args.out_dir)

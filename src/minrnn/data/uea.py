@@ -18,7 +18,7 @@ UEA_DATASETS = ("JapaneseVowels", "BasicMotions", "Handwriting", "UWaveGestureLi
 
 @dataclass
 class TSData:
-    """series: list of (length_i, dims) float32 arrays; labels: (n,) int64 in [0, n_classes); classes: names."""
+    """series: list of (length_i, dims) float32 arrays; labels: (n,) int64 in [0, n_classes); classes."""
 
     series: list
     labels: np.ndarray
@@ -35,7 +35,7 @@ class TSData:
 
 
 def parse_ts(path, classes: list | None = None) -> TSData:
-    """Parse one ``.ts`` file. ``classes`` fixes the label order (pass the train file's to parse the test file)."""
+    """Parse one ``.ts`` file. ``classes`` fixes the label order (pass the train file's for the test file)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path must be an existing .ts file, got {str(path)!r}")

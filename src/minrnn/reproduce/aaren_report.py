@@ -1,4 +1,4 @@
-"""Builds ``docs/results/aaren-paper.md`` (and a comparison plot) from the JSON files the Aaren-paper runs wrote.
+"""Builds ``docs/results/aaren-paper.md`` (+ a comparison plot) from the Aaren-paper runs' JSON.
 
 Every number in the report is read from ``<data_dir>/aaren_*.json`` (and ``rl.json`` when present); a setting
 whose file is missing is reported as "not run". Means and sample standard deviations are over seeds.
@@ -39,7 +39,7 @@ def fmt(ms, digits=4) -> str:
 
 
 def verdict(a, t, higher_better: bool) -> str:
-    """'on par' when the gap is within the seeds' spread or below ON_PAR_REL of the mean, else who is better."""
+    """'on par' when the gap is within the seeds' spread or below ON_PAR_REL of the mean, else the winner."""
     (ma, sa, na), (mt, st, nt) = a, t
     if not na or not nt:
         return "–"
@@ -71,8 +71,10 @@ def tpp_section(doc) -> tuple[list[str], list]:
     pairs = []
     if not doc:
         return out, pairs
-    out += ["Lower NLL/RMSE is better. `NLL/event` = (time + mark) NLL per test event (time part includes the "
-            "survival term on [t_n, t_max]); `NLL norm.` = per-sequence time NLL / mean events per sequence, the "
+    out += ["Lower NLL/RMSE is better. `NLL/event` = (time + mark) NLL per test event (time part includes "
+            "the "
+            "survival term on [t_n, t_max]); `NLL norm.` = per-sequence time NLL / mean events per "
+            "sequence, the "
             "normalisation of the file's true NLL (synthetic sets).", "",
             "| dataset (paper analogue) | NLL/event Aaren | NLL/event Transformer | NLL norm. Aaren | "
             "NLL norm. Transformer | true NLL | RMSE Aaren | RMSE Transformer | mark acc. A / T | verdict |",
@@ -91,10 +93,13 @@ def tpp_section(doc) -> tuple[list[str], list]:
         v = verdict(na, nt, higher_better=False)
         pairs.append(("TPP NLL/event", ds, na[0], nt[0]))
         out.append(f"| {name} | {fmt(na)} | {fmt(nt)} | {fmt(ga)} | {fmt(gt)} | "
-                   f"{'–' if true is None else f'{true:.4f}'} | {fmt(ra, 3)} | {fmt(rt, 3)} | {marks} | {v} |")
-    out += ["", "Paper analogues: our `wikipedia` (JODIE Wikipedia, 8,227 marks) ~ the paper's Wiki, `reddit` "
+                   f"{'–' if true is None else f'{true:.4f}'} | {fmt(ra, 3)} | {fmt(rt, 3)} | {marks} "
+                   f"| {v} |")
+    out += ["",
+            "Paper analogues: our `wikipedia` (JODIE Wikipedia, 8,227 marks) ~ the paper's Wiki, `reddit` "
             "(askscience comments, unmarked) ~ Reddit (the paper's is marked), `taxi` ~ Taxi. MIMIC, Mooc, "
-            "StackOverflow, Sin and Uber are not in our data. Synthetic `stationary_poisson` is skipped because "
+            "StackOverflow, Sin and Uber are not in our data. Synthetic `stationary_poisson` is "
+            "skipped because "
             "its stored true NLL is 1/mean_events (a bug in the generator's normalisation), not the NLL.", ""]
     return out, pairs
 
@@ -105,7 +110,8 @@ def forecasting_section(doc) -> tuple[list[str], list]:
     if not doc:
         return out, pairs
     out += ["MSE / MAE on the StandardScaler-normalised test windows (lower is better).", "",
-            "| dataset | horizon | MSE Aaren | MSE Transformer | MAE Aaren | MAE Transformer | verdict (MSE) |",
+            "| dataset | horizon | MSE Aaren | MSE Transformer | MAE Aaren | MAE Transformer | "
+            "verdict (MSE) |",
             "|---|---|---|---|---|---|---|"]
     for (ds, h), by in _group(doc["runs"], ["dataset", "pred_len"]).items():
         a, t = by.get("aaren", []), by.get("transformer", [])
@@ -155,10 +161,12 @@ def streaming_section(doc) -> list[str]:
         return out + ["_not run (no aaren_streaming.json)._", ""]
     c = doc["config"]
     out += [f"Stack of {c['layers']} layers, d_model={c['d_model']}, {c['nhead']} heads, FFN "
-            f"{c['dim_feedforward']}, batch {c['batch']}, {c['threads']} thread(s), N up to {c['max_tokens']} "
+            f"{c['dim_feedforward']}, batch {c['batch']}, {c['threads']} thread(s), N up to "
+            f"{c['max_tokens']} "
             "(CPU; the paper goes further on GPU). Aaren: `AarenEncoderLayer.step` with its (m, u, w) state; "
             "Transformer: `nn.TransformerEncoderLayer` weights with a KV cache (minrnn.bench.kv_cache).", "",
-            "| N | Aaren state bytes | Transformer KV bytes | Aaren cumulative s | Transformer cumulative s | "
+            "| N | Aaren state bytes | Transformer KV bytes | Aaren cumulative s | Transformer "
+            "cumulative s | "
             "Aaren peak RSS MiB | Transformer peak RSS MiB |", "|---|---|---|---|---|---|---|"]
     by = {r["kind"]: {p["tokens"]: p for p in r["points"]} for r in doc["runs"]}
     for n in sorted(by.get("aaren", {})):
@@ -227,19 +235,25 @@ def write_report(data_dir: Path, report: Path) -> str:
     pairs = p1 + p2 + p3
     plot_ok = comparison_plot(pairs, data_dir / "aaren_vs_transformer.png")
     any_doc = next((d for d in docs.values() if d), None)
-    lines = ["# Reproduction: \"Attention as an RNN\" (Feng et al., 2024, arXiv 2405.13956) — Aaren vs Transformer",
-             "", "Claim under test: Aaren (attention with one learned query, computed as an RNN with a prefix scan) "
+    lines = ["# Reproduction: \"Attention as an RNN\" (Feng et al., 2024, arXiv 2405.13956) — "
+             "Aaren vs Transformer", "",
+             "Claim under test: Aaren (attention with one learned query, computed as an RNN with a prefix "
+             "scan) "
              "is on par with the Transformer in the same task model on every dataset, while using constant "
              "memory per new token. The paper reports comparable results on 38 datasets in four settings "
              "(RL, event forecasting, time-series forecasting, time-series classification) and constant vs "
              "linear memory / linear vs quadratic cumulative time when streaming. We quote the paper "
              "qualitatively only: we could not verify its per-dataset numbers here.", "",
-             "Protocol: each task model (embedding -> causal encoder stack -> head) is built twice, with a stack of "
-             "`nn.TransformerEncoderLayer` (causal mask) or the same stack of `minrnn.AarenEncoderLayer` (same "
+             "Protocol: each task model (embedding -> causal encoder stack -> head) is built twice, "
+             "with a stack of "
+             "`nn.TransformerEncoderLayer` (causal mask) or the same stack of "
+             "`minrnn.AarenEncoderLayer` (same "
              "arguments, pre-norm), same sinusoidal positions, optimiser, data and seeds "
-             "(`minrnn.tasks.encoders`). 'verdict' says 'on par' when the gap of the means is within the seeds' "
+             "(`minrnn.tasks.encoders`). 'verdict' says 'on par' when the gap of the means is within "
+             "the seeds' "
              f"combined std or under {ON_PAR_REL:.0%} of the metric.", "",
-             "Commands: `minrnn reproduce aaren-paper --scale cpu` (or `--only tpp|forecasting|classification|"
+             "Commands: `minrnn reproduce aaren-paper --scale cpu` (or `--only "
+             "tpp|forecasting|classification|"
              "streaming|params`); raw JSON in `docs/results/data/aaren_*.json`.", ""]
     if any_doc and any_doc.get("machine"):
         m = any_doc["machine"]

@@ -69,8 +69,10 @@ REDUCTIONS = {
     "cpu": [
         "2 seeds (0, 1) instead of 5; encoders d_model=32, 4 heads, FFN 64, 2 layers, no dropout.",
         "TPP: 6 epochs (patience 3); 8 of the 15 sets (4 synthetic with true NLL, taxi, twitter, reddit, "
-        "wikipedia); training sequences cut to their first 128 events (wikipedia 64, first 300 train sequences; "
-        "reddit first 400); test sequences evaluated in full except reddit (first 512 events) and wikipedia (256).",
+        "wikipedia); training sequences cut to their first 128 events (wikipedia 64, first 300 train "
+        "sequences; "
+        "reddit first 400); test sequences evaluated in full except reddit (first 512 events) and "
+        "wikipedia (256).",
         "Forecasting: 3 epochs of at most 100 steps of batch 32 (<= 9,600 windows/epoch, a subset of the "
         "train windows), validation on every 8th window; all horizons only for ETTh1, horizon 96 elsewhere.",
         "Classification: 30 epochs; UWaveGestureLibrary downsampled x2 in time (315 -> 158 steps).",

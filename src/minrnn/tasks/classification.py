@@ -64,7 +64,8 @@ def _prepare(series, lengths_cap, mean, std, k):
     return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(lengths)
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor, bs: int = 128) -> float:
+def accuracy(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor,
+             bs: int = 128) -> float:
     model.eval()
     correct = 0
     with torch.no_grad():

@@ -58,14 +58,16 @@ class EncoderConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown EncoderConfig keys {sorted(unknown)}; expected a subset of {sorted(known)}")
+            raise ValueError(f"unknown EncoderConfig keys {sorted(unknown)}; expected a subset of "
+                             f"{sorted(known)}")
         return cls(**d)
 
 
 def sinusoidal_positions(length: int, d_model: int, device=None, dtype=torch.float32) -> torch.Tensor:
     """(length, d_model) table: PE[t, 2i] = sin(t / 10000^(2i/d)), PE[t, 2i+1] = cos(same)."""
     pos = torch.arange(length, device=device, dtype=torch.float32).unsqueeze(1)
-    div = torch.exp(torch.arange(0, d_model, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+    div = torch.exp(torch.arange(0, d_model, 2, device=device,
+                                 dtype=torch.float32) * (-math.log(10000.0) / d_model))
     pe = torch.zeros(length, d_model, device=device)
     pe[:, 0::2] = torch.sin(pos * div)
     pe[:, 1::2] = torch.cos(pos * div)[:, : d_model // 2]

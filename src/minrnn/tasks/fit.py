@@ -91,11 +91,13 @@ def fit(model: nn.Module, loss_fn: Callable[[object], torch.Tensor],
                 break
     model.load_state_dict(best_state)
     model.eval()
-    return {"best_val": best if val_fn is not None else None, "epochs_run": epoch + 1, "train_loss": hist_train, "val": hist_val,
+    return {"best_val": best if val_fn is not None else None, "epochs_run": epoch + 1,
+            "train_loss": hist_train, "val": hist_val,
             "train_seconds": time.perf_counter() - t0}
 
 
-def add_common_args(parser, *, d_model=64, nhead=4, ff=128, layers=2, epochs=10, lr=1e-3, batch_size=32) -> None:
+def add_common_args(parser, *, d_model=64, nhead=4, ff=128, layers=2, epochs=10, lr=1e-3,
+                    batch_size=32) -> None:
     """argparse flags shared by the task CLIs (encoder kind/size, optimisation, seed, output)."""
     g = parser.add_argument_group("model / training")
     g.add_argument("--model", "--kind", dest="kind", choices=("aaren", "transformer"), default="aaren",

@@ -104,7 +104,8 @@ def run(config: ForecastingConfig | dict) -> dict:
     hist = fit(model, loss_fn, batches, val_fn, fcfg)
     test = evaluate(model, data.test, cfg.seq_len, cfg.pred_len, cfg.eval_stride)
     return {"task": "forecasting", "dataset": cfg.dataset, "pred_len": cfg.pred_len, "kind": enc.kind,
-            "seed": cfg.seed, "test_mse": test["mse"], "test_mae": test["mae"], "test_windows": test["windows"],
+            "seed": cfg.seed, "test_mse": test["mse"], "test_mae": test["mae"],
+            "test_windows": test["windows"],
             "best_val_mse": hist["best_val"], "epochs_run": hist["epochs_run"], "train_windows": n_train,
             "parameters": count_parameters(model), "config": asdict(cfg),
             "wall_seconds": time.perf_counter() - t0}

@@ -23,7 +23,8 @@ TPP_FILES = {
     "wikipedia": "ifl-tpp/wikipedia_ragged.npz", "yelp_toronto": "ifl-tpp/yelp_toronto_ragged.npz",
     "taxi": "triangular-tpp/taxi.npz", "twitter": "triangular-tpp/twitter.npz",
     "reddit": "triangular-tpp/reddit_askscience_comments.npz", "pubg": "triangular-tpp/pubg.npz",
-    "yelp_airport": "triangular-tpp/yelp_airport.npz", "yelp_mississauga": "triangular-tpp/yelp_mississauga.npz",
+    "yelp_airport": "triangular-tpp/yelp_airport.npz",
+    "yelp_mississauga": "triangular-tpp/yelp_mississauga.npz",
     "hawkes1": "triangular-tpp/hawkes1.npz", "hawkes2": "triangular-tpp/hawkes2.npz",
     "self_correcting": "triangular-tpp/self_correcting.npz",
     "stationary_poisson": "triangular-tpp/stationary_poisson.npz",
@@ -52,7 +53,8 @@ class TPPData:
         return float(np.mean([len(t) for t in self.times]))
 
     def subset(self, idx) -> TPPData:
-        return TPPData([self.times[i] for i in idx], None if self.marks is None else [self.marks[i] for i in idx],
+        return TPPData([self.times[i] for i in idx],
+                       None if self.marks is None else [self.marks[i] for i in idx],
                        self.t_max, None if self.nll is None else self.nll[idx], self.num_marks)
 
     def split(self, fractions=(0.6, 0.2, 0.2)) -> tuple[TPPData, TPPData, TPPData]:
@@ -100,7 +102,7 @@ class Batch:
 
 
 def collate(data: TPPData, idx, max_len: int | None = None, tau_floor: float = 0.0) -> Batch:
-    """Pad sequences ``idx`` of ``data`` (truncated to ``max_len`` events; truncated ones lose the survival term)."""
+    """Pad sequences ``idx`` of ``data`` (cut to ``max_len`` events; cut ones lose the survival term)."""
     seqs = [data.times[i] for i in idx]
     ns = [min(len(s), max_len) if max_len else len(s) for s in seqs]
     N = max(ns)
@@ -123,12 +125,13 @@ def collate(data: TPPData, idx, max_len: int | None = None, tau_floor: float = 0
         else:
             marks_in[b, 1:n + 1] = 1
     tau = np.maximum(tau, tau_floor)
-    return Batch(torch.from_numpy(tau.astype(np.float32)), torch.from_numpy(marks_in), torch.from_numpy(mark_t),
+    return Batch(torch.from_numpy(tau.astype(np.float32)), torch.from_numpy(marks_in),
+                 torch.from_numpy(mark_t),
                  torch.from_numpy(ev), torch.from_numpy(sv), torch.tensor(ns))
 
 
 def time_stats(data: TPPData) -> tuple[float, float, float, float]:
-    """(mean, std) of log tau over train events, a floor for zero gaps (half the smallest positive gap), max tau."""
+    """(mean, std) of log tau over train events, zero-gap floor (half the smallest positive gap), max tau."""
     taus = np.concatenate([inter_times(s) for s in data.times if len(s)])
     floor = 0.5 * float(taus[taus > 0].min())
     logt = np.log(np.maximum(taus, floor))

@@ -68,7 +68,7 @@ class NeuralTPP(nn.Module):
         return out
 
     def seq_nll(self, batch: Batch, terms: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(time NLL (B,), mark NLL (B,)) per sequence: -sum log p(tau_i) - log S(survival gap), -sum log p(mark)."""
+        """(time NLL (B,), mark NLL (B,)) per sequence: -sum log p(tau_i) - log S(last gap), -sum log p(m)."""
         t = terms or self.terms(batch)
         ev, sv = batch.event_mask, batch.surv_mask
         time_nll = -(t["log_p"] * ev).sum(1) - (t["log_s"] * sv).sum(1)
