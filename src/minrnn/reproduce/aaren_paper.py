@@ -61,49 +61,50 @@ def _log(msg: str) -> None:
     print(f"[{datetime.now(timezone.utc).strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def run_tpp(scale: str, rec: Recorder, data_dir) -> None:
+def run_tpp(scale: str, rec: Recorder, data_dir, device: str = "cpu") -> None:
     from minrnn.tasks.tpp import run
     spec = S.TPP[scale]
     for ds, over in spec["datasets"].items():
         for seed in S.SEEDS[scale]:
             for kind in KINDS:
                 cfg = {"dataset": ds, "encoder": S.ENCODER[scale] | {"kind": kind}, "fit": spec["fit"],
-                       "seed": seed, "data_dir": data_dir, **spec["base"], **over}
+                       "seed": seed, "data_dir": data_dir, "device": device, **spec["base"], **over}
                 r = run(cfg)
                 _log(f"tpp {ds} {kind} seed {seed}: nll/event {r['test_nll_per_event']:.4f} "
                      f"({r['wall_seconds']:.0f}s)")
                 rec.add(r)
 
 
-def run_forecasting(scale: str, rec: Recorder, data_dir) -> None:
+def run_forecasting(scale: str, rec: Recorder, data_dir, device: str = "cpu") -> None:
     from minrnn.tasks.forecasting import run
     spec = S.FORECASTING[scale]
     for ds, horizon in spec["runs"]:
         for seed in S.SEEDS[scale]:
             for kind in KINDS:
                 cfg = {"dataset": ds, "pred_len": horizon, "encoder": S.ENCODER[scale] | {"kind": kind},
-                       "fit": spec["fit"], "seed": seed, "data_dir": data_dir, **spec["base"]}
+                       "fit": spec["fit"], "seed": seed, "data_dir": data_dir, "device": device,
+                       **spec["base"]}
                 r = run(cfg)
                 _log(f"forecasting {ds}-{horizon} {kind} seed {seed}: mse {r['test_mse']:.4f} "
                      f"mae {r['test_mae']:.4f} ({r['wall_seconds']:.0f}s)")
                 rec.add(r)
 
 
-def run_classification(scale: str, rec: Recorder, data_dir) -> None:
+def run_classification(scale: str, rec: Recorder, data_dir, device: str = "cpu") -> None:
     from minrnn.tasks.classification import run
     spec = S.CLASSIFICATION[scale]
     for ds, over in spec["datasets"].items():
         for seed in S.SEEDS[scale]:
             for kind in KINDS:
                 cfg = {"dataset": ds, "encoder": S.ENCODER[scale] | {"kind": kind}, "fit": spec["fit"],
-                       "seed": seed, "data_dir": data_dir, **over}
+                       "seed": seed, "data_dir": data_dir, "device": device, **over}
                 r = run(cfg)
                 _log(f"classification {ds} {kind} seed {seed}: acc {r['test_accuracy']:.4f} "
                      f"({r['wall_seconds']:.0f}s)")
                 rec.add(r)
 
 
-def run_params(scale: str, rec: Recorder, data_dir) -> None:
+def run_params(scale: str, rec: Recorder, data_dir, device: str = "cpu") -> None:
     from torch import nn
 
     from minrnn.layers import AarenEncoderLayer
@@ -128,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default="docs/results/data", help="where the raw JSON goes")
     p.add_argument("--report", default="docs/results/aaren-paper.md")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave)")
+    p.add_argument("--device", default=None,
+                   help="torch device for training (default: cuda at --scale gpu when available, else cpu)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     out_dir = Path(args.out_dir)
+    device = args.device or ("cuda" if args.scale == "gpu" and torch.cuda.is_available() else "cpu")
     todo = [s for s in SETTINGS if not args.only or s in args.only]
     runners = {"tpp": run_tpp, "forecasting": run_forecasting, "classification": run_classification,
                "params": run_params}
@@ -140,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         if setting == "streaming":
             run_streaming(args.scale, out_dir)
             continue
-        extra = {"encoder": S.ENCODER[args.scale]} if setting != "params" else {}
+        extra = {"encoder": S.ENCODER[args.scale], "device": device} if setting != "params" else {}
         rec = Recorder(out_dir / f"aaren_{setting}.json", setting, args.scale, extra)
-        runners[setting](args.scale, rec, args.data_dir)
+        runners[setting](args.scale, rec, args.data_dir, device)
         rec.flush(complete=True)
     from minrnn.reproduce.aaren_report import write_report
     write_report(out_dir, Path(args.report))

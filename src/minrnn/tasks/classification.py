@@ -33,6 +33,7 @@ class ClassificationConfig:
     downsample: int = 1          # keep every k-th time step (CPU scale for long series)
     seed: int = 0
     data_dir: str | None = None
+    device: str = "cpu"          # "cuda" to train on a GPU (CPU runs are the deterministic ones)
 
     def __post_init__(self):
         if self.dataset not in UEA_DATASETS:
@@ -86,11 +87,12 @@ def run(config: ClassificationConfig | dict) -> dict:
     xtr, ltr = _prepare(train.series, None, mean, std, cfg.downsample)
     xte, lte = _prepare(test.series, None, mean, std, cfg.downsample)
     ytr, yte = torch.from_numpy(train.labels), torch.from_numpy(test.labels)
-    model = SequenceClassifier(train.dims, len(train.classes), enc)
+    xtr, ltr, ytr, xte, lte, yte = (t.to(cfg.device) for t in (xtr, ltr, ytr, xte, lte, yte))
+    model = SequenceClassifier(train.dims, len(train.classes), enc).to(cfg.device)
     gen = torch.Generator().manual_seed(cfg.seed)
 
     def batches(epoch):
-        perm = torch.randperm(len(ytr), generator=gen)
+        perm = torch.randperm(len(ytr), generator=gen).to(cfg.device)
         for i in range(0, len(perm), fcfg.batch_size):
             yield perm[i:i + fcfg.batch_size]
 

@@ -114,6 +114,7 @@ def add_common_args(parser, *, d_model=64, nhead=4, ff=128, layers=2, epochs=10,
     g.add_argument("--patience", type=int, default=0)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--data-dir", default=None, help="datasets root (default: $MINRNN_DATA_DIR)")
+    g.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     g.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave as is)")
     g.add_argument("--out", default=None, help="write the result JSON here")
 
@@ -127,7 +128,7 @@ def common_from_args(args) -> dict:
                     "dim_feedforward": args.dim_feedforward, "layers": args.layers, "dropout": args.dropout},
         "fit": {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                 "max_steps": args.max_steps, "patience": args.patience},
-        "seed": args.seed, "data_dir": args.data_dir,
+        "seed": args.seed, "data_dir": args.data_dir, "device": args.device,
     }
 
 

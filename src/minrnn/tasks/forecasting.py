@@ -37,6 +37,7 @@ class ForecastingConfig:
     val_stride: int = 4         # validation windows used for model selection
     seed: int = 0
     data_dir: str | None = None
+    device: str = "cpu"          # "cuda" to train on a GPU (CPU runs are the deterministic ones)
 
     def __post_init__(self):
         if self.dataset not in FORECAST_DATASETS:
@@ -85,24 +86,25 @@ def run(config: ForecastingConfig | dict) -> dict:
     seed_everything(cfg.seed)
     t0 = time.perf_counter()
     data = load_splits(cfg.dataset, cfg.seq_len, cfg.data_dir)
-    model = Forecaster(data.channels, cfg.pred_len, enc)
+    model = Forecaster(data.channels, cfg.pred_len, enc).to(cfg.device)
+    tr, va, te = (torch.from_numpy(a).to(cfg.device) for a in (data.train, data.val, data.test))
     n_train = n_windows(len(data.train), cfg.seq_len, cfg.pred_len)
     gen = torch.Generator().manual_seed(cfg.seed)
 
     def batches(epoch):
         perm = torch.randperm(n_train, generator=gen)
         for i in range(0, n_train, fcfg.batch_size):
-            yield windows(data.train, perm[i:i + fcfg.batch_size], cfg.seq_len, cfg.pred_len)
+            yield windows(tr, perm[i:i + fcfg.batch_size], cfg.seq_len, cfg.pred_len)
 
     def loss_fn(batch):
         x, y = batch
         return F.mse_loss(model(x), y)
 
     def val_fn():
-        return evaluate(model, data.val, cfg.seq_len, cfg.pred_len, cfg.val_stride)["mse"]
+        return evaluate(model, va, cfg.seq_len, cfg.pred_len, cfg.val_stride)["mse"]
 
     hist = fit(model, loss_fn, batches, val_fn, fcfg)
-    test = evaluate(model, data.test, cfg.seq_len, cfg.pred_len, cfg.eval_stride)
+    test = evaluate(model, te, cfg.seq_len, cfg.pred_len, cfg.eval_stride)
     return {"task": "forecasting", "dataset": cfg.dataset, "pred_len": cfg.pred_len, "kind": enc.kind,
             "seed": cfg.seed, "test_mse": test["mse"], "test_mae": test["mae"],
             "test_windows": test["windows"],

@@ -88,10 +88,10 @@ def n_windows(rows: int, seq_len: int, pred_len: int) -> int:
     return max(rows - seq_len - pred_len + 1, 0)
 
 
-def windows(arr: np.ndarray, idx: torch.Tensor, seq_len: int, pred_len: int) -> tuple[torch.Tensor,
+def windows(arr, idx: torch.Tensor, seq_len: int, pred_len: int) -> tuple[torch.Tensor,
                                                                                       torch.Tensor]:
-    """Gather windows starting at ``idx`` -> x (B, seq_len, C), y (B, pred_len, C)."""
+    """Windows of ``arr`` (rows, C), array or tensor, at ``idx`` -> x (B, seq_len, C), y (B, pred_len, C)."""
     t = torch.as_tensor(arr)
-    span = torch.arange(seq_len + pred_len)
-    w = t[idx.view(-1, 1) + span]
+    span = torch.arange(seq_len + pred_len, device=t.device)
+    w = t[idx.to(t.device).view(-1, 1) + span]
     return w[:, :seq_len], w[:, seq_len:]

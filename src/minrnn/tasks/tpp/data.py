@@ -100,6 +100,10 @@ class Batch:
     surv_mask: torch.Tensor
     n_events: torch.Tensor
 
+    def to(self, device) -> Batch:
+        return Batch(*(getattr(self, f).to(device) for f in
+                       ("tau", "marks_in", "mark_target", "event_mask", "surv_mask", "n_events")))
+
 
 def collate(data: TPPData, idx, max_len: int | None = None, tau_floor: float = 0.0) -> Batch:
     """Pad sequences ``idx`` of ``data`` (cut to ``max_len`` events; cut ones lose the survival term)."""

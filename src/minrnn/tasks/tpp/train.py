@@ -39,6 +39,7 @@ class TPPConfig:
     max_train_seqs: int = 0        # 0: all training sequences
     seed: int = 0
     data_dir: str | None = None
+    device: str = "cpu"          # "cuda" to train on a GPU (CPU runs are the deterministic ones)
 
     def __post_init__(self):
         if self.dataset not in TPP_DATASETS:
@@ -53,14 +54,14 @@ def _batches_of(data: TPPData, order, bs: int):
 
 
 def evaluate(model: NeuralTPP, data: TPPData, norm_events: float, floor: float, max_tau: float,
-             max_len: int | None = None, bs: int = 16) -> dict:
+             max_len: int | None = None, bs: int = 16, device="cpu") -> dict:
     """Test metrics (see module docstring). Sequences are batched by length to limit padding."""
     order = np.argsort([len(s) for s in data.times], kind="stable")
     tot_t, tot_m, n_ev, se, correct, per_seq = 0.0, 0.0, 0, 0.0, 0, []
     model.eval()
     with torch.no_grad():
         for idx in _batches_of(data, order, bs):
-            b = collate(data, idx, max_len, floor)
+            b = collate(data, idx, max_len, floor).to(device)
             terms = model.terms(b)
             t_nll, m_nll = model.seq_nll(b, terms)
             tot_t, tot_m = tot_t + t_nll.sum().item(), tot_m + m_nll.sum().item()
@@ -89,23 +90,24 @@ def run(config: TPPConfig | dict) -> dict:
     if cfg.max_train_seqs:
         train = train.subset(np.arange(min(cfg.max_train_seqs, len(train))))
     mu, sd, floor, max_tau = time_stats(train)
-    model = NeuralTPP(enc, full.num_marks, cfg.components, mu, sd)
+    model = NeuralTPP(enc, full.num_marks, cfg.components, mu, sd).to(cfg.device)
     gen = torch.Generator().manual_seed(cfg.seed)
 
     def batches(epoch):
         perm = torch.randperm(len(train), generator=gen).tolist()
         for idx in _batches_of(train, perm, fcfg.batch_size):
-            yield collate(train, idx, cfg.max_len, floor)
+            yield collate(train, idx, cfg.max_len, floor).to(cfg.device)
 
     def loss_fn(b):
         t_nll, m_nll = model.seq_nll(b)
         return (t_nll + m_nll).sum() / b.event_mask.sum().clamp_min(1)
 
     def val_fn():
-        return evaluate(model, val, full.mean_events, floor, max_tau, cfg.max_len)["nll_per_event"]
+        return evaluate(model, val, full.mean_events, floor, max_tau, cfg.max_len,
+                        device=cfg.device)["nll_per_event"]
 
     hist = fit(model, loss_fn, batches, val_fn, fcfg)
-    res = evaluate(model, test, full.mean_events, floor, max_tau, cfg.eval_max_len)
+    res = evaluate(model, test, full.mean_events, floor, max_tau, cfg.eval_max_len, device=cfg.device)
     return {"task": "tpp", "dataset": cfg.dataset, "kind": enc.kind, "seed": cfg.seed,
             **{f"test_{k}": v for k, v in res.items()}, "best_val_nll_per_event": hist["best_val"],
             "epochs_run": hist["epochs_run"], "n_train": len(train), "n_test": len(test),
