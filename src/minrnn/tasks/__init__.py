@@ -1,1 +1,1 @@
-"""Task models, data modules and training entry points (``minrnn train TASK``)."""
+"""Tasks: each module has ``main(argv) -> int`` and is reached through ``minrnn train TASK``."""
