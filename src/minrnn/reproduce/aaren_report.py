@@ -13,6 +13,7 @@ from pathlib import Path
 
 TPP_PAPER_MAP = {"wikipedia": "Wiki", "reddit": "Reddit", "taxi": "Taxi"}
 ON_PAR_REL = 0.05   # relative gap of the means counted as "on par" when the std-based test is inconclusive
+KINDS = ("aaren", "transformer")
 
 
 def _load(path: Path):
@@ -60,10 +61,19 @@ def _group(runs, keys):
 def _header(doc, name) -> list[str]:
     if doc is None:
         return [f"_{name}: not run (no JSON file)._", ""]
-    status = "complete" if doc.get("complete") else "**partial** (the run was cut before finishing)"
-    return [f"Scale `{doc['scale']}`, seeds {doc['seeds']}, status: {status}, wall time "
-            f"{doc.get('wall_seconds', 0) / 60:.1f} min, started {doc.get('started_utc')} UTC, "
-            f"encoder `{json.dumps(doc.get('encoder'))}`.", ""]
+    status = "complete" if doc.get("complete") else "**partial** (still running or cut before finishing)"
+    lines = [f"Scale `{doc['scale']}`, seeds {doc['seeds']}, status: {status}, wall time "
+             f"{doc.get('wall_seconds', 0) / 60:.1f} min, started {doc.get('started_utc')} UTC, "
+             f"encoder `{json.dumps(doc.get('encoder'))}`."]
+    runs = doc.get("runs") or []
+    if runs and isinstance(runs[0].get("config"), dict):
+        c = runs[0]["config"]
+        lines.append(f"Training: `{json.dumps(c.get('fit'))}` (dataset-specific options are in the JSON).")
+    walls = {k: mean_std([r.get("wall_seconds") for r in runs if r.get("kind") == k]) for k in KINDS}
+    if all(w[2] for w in walls.values()):
+        lines.append(f"Mean wall time per run (train + eval, shared CPU): Aaren {walls['aaren'][0]:.0f} s, "
+                     f"Transformer {walls['transformer'][0]:.0f} s.")
+    return [" ".join(lines), ""]
 
 
 def tpp_section(doc) -> tuple[list[str], list]:
@@ -91,7 +101,7 @@ def tpp_section(doc) -> tuple[list[str], list]:
             marks = f"{fmt(ma, 3)} / {fmt(mt, 3)}"
         name = f"{ds} ({TPP_PAPER_MAP[ds]})" if ds in TPP_PAPER_MAP else ds
         v = verdict(na, nt, higher_better=False)
-        pairs.append(("TPP NLL/event", ds, na[0], nt[0]))
+        pairs.append(("TPP NLL/event", ds, na[0], nt[0], v))
         out.append(f"| {name} | {fmt(na)} | {fmt(nt)} | {fmt(ga)} | {fmt(gt)} | "
                    f"{'–' if true is None else f'{true:.4f}'} | {fmt(ra, 3)} | {fmt(rt, 3)} | {marks} "
                    f"| {v} |")
@@ -117,9 +127,9 @@ def forecasting_section(doc) -> tuple[list[str], list]:
         a, t = by.get("aaren", []), by.get("transformer", [])
         ma, mt = (mean_std([r["test_mse"] for r in x]) for x in (a, t))
         ea, et = (mean_std([r["test_mae"] for r in x]) for x in (a, t))
-        pairs.append(("forecasting MSE", f"{ds}-{h}", ma[0], mt[0]))
-        out.append(f"| {ds} | {h} | {fmt(ma)} | {fmt(mt)} | {fmt(ea)} | {fmt(et)} | "
-                   f"{verdict(ma, mt, higher_better=False)} |")
+        v = verdict(ma, mt, higher_better=False)
+        pairs.append(("forecasting MSE", f"{ds}-{h}", ma[0], mt[0], v))
+        out.append(f"| {ds} | {h} | {fmt(ma)} | {fmt(mt)} | {fmt(ea)} | {fmt(et)} | {v} |")
     return out + [""], pairs
 
 
@@ -132,8 +142,9 @@ def classification_section(doc) -> tuple[list[str], list]:
             "| dataset | accuracy Aaren | accuracy Transformer | verdict |", "|---|---|---|---|"]
     for (ds,), by in _group(doc["runs"], ["dataset"]).items():
         a, t = (mean_std([r["test_accuracy"] for r in by.get(k, [])]) for k in ("aaren", "transformer"))
-        pairs.append(("classification acc.", ds, a[0], t[0]))
-        out.append(f"| {ds} | {fmt(a)} | {fmt(t)} | {verdict(a, t, higher_better=True)} |")
+        v = verdict(a, t, higher_better=True)
+        pairs.append(("classification acc.", ds, a[0], t[0], v))
+        out.append(f"| {ds} | {fmt(a)} | {fmt(t)} | {v} |")
     return out + [""], pairs
 
 
@@ -197,6 +208,19 @@ def params_section(doc) -> list[str]:
     return out + [""]
 
 
+def summary(pairs: list) -> list[str]:
+    """Verdict counts per setting, computed from the tables below."""
+    if not pairs:
+        return []
+    out = ["## Summary", "", "| setting | rows | on par | Aaren better | Transformer better |",
+           "|---|---|---|---|---|"]
+    for g in sorted({p[0] for p in pairs}):
+        vs = [p[4] for p in pairs if p[0] == g]
+        out.append(f"| {g} | {len(vs)} | {vs.count('on par')} | {vs.count('Aaren better')} | "
+                   f"{vs.count('Transformer better')} |")
+    return out + [""]
+
+
 def comparison_plot(pairs: list, path: Path) -> bool:
     if not pairs:
         return False
@@ -208,7 +232,7 @@ def comparison_plot(pairs: list, path: Path) -> bool:
     groups = sorted({p[0] for p in pairs})
     fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.6), squeeze=False)
     for ax, gname in zip(axes[0], groups):
-        pts = [(a, t) for g, _, a, t in pairs if g == gname and math.isfinite(a) and math.isfinite(t)]
+        pts = [(a, t) for g, _, a, t, _ in pairs if g == gname and math.isfinite(a) and math.isfinite(t)]
         if not pts:
             continue
         xs, ys = [p[1] for p in pts], [p[0] for p in pts]
@@ -262,6 +286,7 @@ def write_report(data_dir: Path, report: Path) -> str:
     red = next((d.get("reductions") for d in docs.values() if d and d.get("reductions")), None)
     if red:
         lines += ["Reductions at this scale (to fit the CPU budget):", ""] + [f"- {r}" for r in red] + [""]
+    lines += summary(pairs)
     if plot_ok:
         lines += ["![Aaren vs Transformer per dataset](data/aaren_vs_transformer.png)", ""]
     lines += params_section(docs["params"]) + tpp + fc + cl + rl_section(_load(data_dir / "rl.json"))

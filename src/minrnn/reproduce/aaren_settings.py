@@ -34,8 +34,8 @@ TPP = {
 FORECASTING = {
     "cpu": {
         "fit": {"epochs": 3, "lr": 1e-3, "batch_size": 32, "max_steps": 100, "patience": 2},
-        "runs": [("ETTh1", 96), ("ETTh2", 96), ("ETTm1", 96), ("ETTm2", 96), ("weather", 96), ("exchange", 96),
-                 ("ETTh1", 192), ("ETTh1", 336), ("ETTh1", 720)],
+        "runs": [("ETTh1", 96), ("ETTh2", 96), ("ETTm1", 96), ("ETTm2", 96), ("weather", 96),
+                 ("exchange", 96), ("ETTh1", 192), ("ETTh1", 336), ("ETTh1", 720)],
         "base": {"seq_len": 96, "val_stride": 8, "eval_stride": 1},
     },
     "gpu": {
