@@ -35,3 +35,14 @@ def test_bad_config():
         EncoderConfig(d_model=10, nhead=4)
     with pytest.raises(ValueError, match="unknown"):
         EncoderConfig.from_dict({"kind": "aaren", "width": 3})
+
+
+@pytest.mark.parametrize("kind", ["aaren", "transformer"])
+def test_backbone_arch_is_causal(kind):
+    torch.manual_seed(0)
+    enc = build_encoder(kind, d_model=16, nhead=2, layers=2, arch="backbone").eval()
+    x = torch.randn(2, 10, 16)
+    x2 = x.clone()
+    x2[:, 6:] += 3.0
+    torch.testing.assert_close(enc(x)[:, :6], enc(x2)[:, :6], rtol=1e-5, atol=1e-5)
+    assert enc(x).shape == (2, 10, 16)

@@ -23,6 +23,7 @@ from torch import nn
 from minrnn.layers import AarenEncoderLayer
 
 KINDS = ("aaren", "transformer")
+ARCHS = ("layers", "backbone")
 
 
 @dataclass
@@ -37,10 +38,13 @@ class EncoderConfig:
     dropout: float = 0.0
     norm_first: bool = True
     pos_encoding: bool = True
+    arch: str = "layers"   # "layers": torch/minrnn encoder layers; "backbone": models.Backbone(mixer=kind)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         for name in ("d_model", "nhead", "dim_feedforward", "layers"):
             v = getattr(self, name)
             if not isinstance(v, int) or v <= 0:
@@ -75,13 +79,24 @@ def sinusoidal_positions(length: int, d_model: int, device=None, dtype=torch.flo
 
 
 class CausalEncoder(nn.Module):
-    """A stack of ``layers`` causal encoder layers of one ``kind`` (batch-first) plus a final LayerNorm."""
+    """A stack of ``layers`` causal encoder layers of one ``kind`` (batch-first) plus a final LayerNorm.
+
+    With ``arch="backbone"`` the stack is instead ``minrnn.models.Backbone(mixer=kind)`` (pre-norm residual
+    blocks with a 4x GELU MLP; ``dim_feedforward`` is then unused), the library's generic model body.
+    """
 
     def __init__(self, cfg: EncoderConfig):
         super().__init__()
         if not isinstance(cfg, EncoderConfig):
             raise TypeError(f"cfg must be an EncoderConfig, got {type(cfg).__name__}")
         self.cfg = cfg
+        if cfg.arch == "backbone":
+            from minrnn.models import Backbone, BackboneConfig
+
+            bcfg = BackboneConfig(mixer=cfg.kind, d_model=cfg.d_model, n_layers=cfg.layers, num_heads=cfg.nhead,
+                                  dropout=cfg.dropout, norm="layernorm")
+            self.backbone = Backbone(bcfg)
+            return
         layer_cls = AarenEncoderLayer if cfg.kind == "aaren" else nn.TransformerEncoderLayer
         self.layers = nn.ModuleList(
             layer_cls(cfg.d_model, cfg.nhead, dim_feedforward=cfg.dim_feedforward, dropout=cfg.dropout,
@@ -97,6 +112,8 @@ class CausalEncoder(nn.Module):
         T = x.shape[1]
         if self.cfg.pos_encoding:
             x = x + sinusoidal_positions(T, self.cfg.d_model, x.device, x.dtype)
+        if self.cfg.arch == "backbone":
+            return self.backbone(x)[0]
         mask = None
         if self.cfg.kind == "transformer":
             mask = nn.Transformer.generate_square_subsequent_mask(T, device=x.device, dtype=x.dtype)

@@ -107,6 +107,9 @@ def add_common_args(parser, *, d_model=64, nhead=4, ff=128, layers=2, epochs=10,
     g.add_argument("--dim-feedforward", type=int, default=ff)
     g.add_argument("--layers", type=int, default=layers)
     g.add_argument("--dropout", type=float, default=0.0)
+    g.add_argument("--arch", choices=("layers", "backbone"), default="layers",
+                   help="layers: nn.TransformerEncoderLayer / AarenEncoderLayer stack; "
+                        "backbone: minrnn.models.Backbone")
     g.add_argument("--epochs", type=int, default=epochs)
     g.add_argument("--lr", type=float, default=lr)
     g.add_argument("--batch-size", type=int, default=batch_size)
@@ -125,7 +128,8 @@ def common_from_args(args) -> dict:
         torch.set_num_threads(args.threads)
     return {
         "encoder": {"kind": args.kind, "d_model": args.d_model, "nhead": args.nhead,
-                    "dim_feedforward": args.dim_feedforward, "layers": args.layers, "dropout": args.dropout},
+                    "dim_feedforward": args.dim_feedforward, "layers": args.layers, "dropout": args.dropout,
+                    "arch": args.arch},
         "fit": {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                 "max_steps": args.max_steps, "patience": args.patience},
         "seed": args.seed, "data_dir": args.data_dir, "device": args.device,
