@@ -93,8 +93,8 @@ class CausalEncoder(nn.Module):
         if cfg.arch == "backbone":
             from minrnn.models import Backbone, BackboneConfig
 
-            bcfg = BackboneConfig(mixer=cfg.kind, d_model=cfg.d_model, n_layers=cfg.layers, num_heads=cfg.nhead,
-                                  dropout=cfg.dropout, norm="layernorm")
+            bcfg = BackboneConfig(mixer=cfg.kind, d_model=cfg.d_model, n_layers=cfg.layers,
+                                  num_heads=cfg.nhead, dropout=cfg.dropout, norm="layernorm")
             self.backbone = Backbone(bcfg)
             return
         layer_cls = AarenEncoderLayer if cfg.kind == "aaren" else nn.TransformerEncoderLayer
