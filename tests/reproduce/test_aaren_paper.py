@@ -42,3 +42,15 @@ def test_cli_params_only(tmp_path):
     big = {r["kind"]: r["parameters"] for r in doc["runs"] if r["d_model"] == 512}
     assert big == {"aaren": 3_152_896, "transformer": 3_152_384}
     assert "3,152,896" in (tmp_path / "r.md").read_text()
+
+
+def test_rl_section_reads_minrnn_format():
+    doc = {"scale": "cpu", "score": "normalized", "datasets": {
+        "hopper-medium": {"aaren": {"mean": 50.0, "std": 2.0, "seeds": [0, 1]},
+                          "transformer": {"mean": 51.0, "std": 1.0, "seeds": [0, 1]},
+                          "mingru": {"mean": 60.0, "std": 1.0, "seeds": [0, 1]}}}}
+    lines, pairs = aaren_report.rl_section(doc)
+    assert "| hopper-medium | 50.0 ± 2.0 | 51.0 ± 1.0 | [0, 1] | on par |" in lines
+    assert pairs[0][4] == "on par"
+    lines, pairs = aaren_report.rl_section(None)
+    assert "not run" in lines[2] and pairs == []

@@ -148,22 +148,31 @@ def classification_section(doc) -> tuple[list[str], list]:
     return out + [""], pairs
 
 
-def rl_section(doc) -> list[str]:
-    out = ["## 4. Offline RL (decision models, run by the repro-minrnn helper)", ""]
+def rl_section(doc) -> tuple[list[str], list]:
+    """Reads ``rl.json`` as written by ``minrnn reproduce minrnn-paper --only rl``:
+    {"scale", "score", "datasets": {"<env>-<dataset>": {"<mixer>": {"mean", "std", "seeds", ...}}}}."""
+    out = ["## 4. Offline RL (decision models; run by `minrnn reproduce minrnn-paper --only rl`)", ""]
     if doc is None:
-        return out + ["_not run: `docs/results/data/rl.json` is absent._", ""]
-    runs = doc.get("runs", doc if isinstance(doc, list) else [])
-    rows = [r for r in runs if isinstance(r, dict) and str(r.get("mixer", r.get("kind", ""))) in
-            ("aaren", "transformer")]
-    if not rows:
-        return out + ["`rl.json` is present but has no Aaren/Transformer runs; raw keys: "
-                      f"`{sorted(doc)[:20] if isinstance(doc, dict) else type(doc).__name__}`.", ""]
-    keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float, str)) and k != "config"][:8]
-    out += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    for r in rows:
-        out.append("| " + " | ".join(f"{r.get(k):.4g}" if isinstance(r.get(k), float) else str(r.get(k))
-                                     for k in keys) + " |")
-    return out + [""]
+        return out + ["_not run: `docs/results/data/rl.json` is absent._", ""], []
+    datasets = doc.get("datasets") if isinstance(doc, dict) else None
+    if not isinstance(datasets, dict) or not datasets:
+        keys = sorted(doc)[:20] if isinstance(doc, dict) else type(doc).__name__
+        return out + [f"`rl.json` is present but has no `datasets` table; raw keys: `{keys}`.", ""], []
+    out += [f"Scale `{doc.get('scale')}`; score: {doc.get('score', 'normalized return')} (higher is better). "
+            "Local gymnasium-v5 SAC data, not D4RL: not comparable to the paper's numbers.", "",
+            "| dataset | Aaren | Transformer | seeds | verdict |", "|---|---|---|---|---|"]
+    pairs = []
+    for name, per in sorted(datasets.items()):
+        a, t = per.get("aaren"), per.get("transformer")
+        if not a and not t:
+            continue
+        ms = [(x["mean"], x.get("std") or 0.0, len(x.get("seeds") or [1])) if x else (float("nan"), 0.0, 0)
+              for x in (a, t)]
+        v = verdict(ms[0], ms[1], higher_better=True)
+        pairs.append(("RL normalized score", name, ms[0][0], ms[1][0], v))
+        seeds = (a or t).get("seeds")
+        out.append(f"| {name} | {fmt(ms[0], 1)} | {fmt(ms[1], 1)} | {seeds} | {v} |")
+    return out + [""], pairs
 
 
 def streaming_section(doc) -> list[str]:
@@ -256,7 +265,8 @@ def write_report(data_dir: Path, report: Path) -> str:
     tpp, p1 = tpp_section(docs["tpp"])
     fc, p2 = forecasting_section(docs["forecasting"])
     cl, p3 = classification_section(docs["classification"])
-    pairs = p1 + p2 + p3
+    rl, p4 = rl_section(_load(data_dir / "rl.json"))
+    pairs = p1 + p2 + p3 + p4
     plot_ok = comparison_plot(pairs, data_dir / "aaren_vs_transformer.png")
     any_doc = next((d for d in docs.values() if d), None)
     lines = ["# Reproduction: \"Attention as an RNN\" (Feng et al., 2024, arXiv 2405.13956) — "
@@ -289,7 +299,7 @@ def write_report(data_dir: Path, report: Path) -> str:
     lines += summary(pairs)
     if plot_ok:
         lines += ["![Aaren vs Transformer per dataset](data/aaren_vs_transformer.png)", ""]
-    lines += params_section(docs["params"]) + tpp + fc + cl + rl_section(_load(data_dir / "rl.json"))
+    lines += params_section(docs["params"]) + tpp + fc + cl + rl
     lines += streaming_section(docs["streaming"])
     text = "\n".join(lines) + "\n"
     report.parent.mkdir(parents=True, exist_ok=True)
