@@ -54,3 +54,15 @@ def test_rl_section_reads_minrnn_format():
     assert pairs[0][4] == "on par"
     lines, pairs = aaren_report.rl_section(None)
     assert "not run" in lines[2] and pairs == []
+
+
+def test_recorder_resume(tmp_path):
+    from minrnn.reproduce.aaren_paper import Recorder
+    path = tmp_path / "aaren_x.json"
+    rec = Recorder(path, "x", "cpu", {})
+    rec.add({"kind": "aaren", "config": {"dataset": "A", "seed": 0, "encoder": {"kind": "aaren"}, "x": 1}})
+    again = Recorder(path, "x", "cpu", {}, seeds=[0, 1, 2], resume=True)
+    assert again.done({"dataset": "A", "seed": 0, "encoder": {"kind": "aaren"}})
+    assert not again.done({"dataset": "A", "seed": 1, "encoder": {"kind": "aaren"}})
+    assert again.doc["seeds"] == [0, 1, 2] and len(again.doc["runs"]) == 1
+    assert not Recorder(path, "x", "cpu", {}).doc["runs"]

@@ -37,11 +37,25 @@ def machine_info() -> dict:
 class Recorder:
     """Accumulates runs of one setting and rewrites its JSON after each run."""
 
-    def __init__(self, path: Path, setting: str, scale: str, extra: dict):
+    def __init__(self, path: Path, setting: str, scale: str, extra: dict, seeds=None, resume: bool = False):
         self.path, self.t0 = path, time.perf_counter()
-        self.doc = {"setting": setting, "scale": scale, "machine": machine_info(), "seeds": S.SEEDS[scale],
+        self.seeds = list(seeds) if seeds else S.SEEDS[scale]
+        self.doc = {"setting": setting, "scale": scale, "machine": machine_info(), "seeds": self.seeds,
                     "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "reductions": S.REDUCTIONS[scale], "complete": False, "runs": [], **extra}
+        self.previous_seconds = 0.0
+        if resume and path.exists():
+            old = json.loads(path.read_text())
+            if old.get("scale") == scale:
+                self.doc["runs"] = old.get("runs", [])
+                self.doc["started_utc"] = old.get("started_utc", self.doc["started_utc"])
+                self.doc["seeds"] = sorted(set(self.seeds) | set(old.get("seeds", [])))
+                self.previous_seconds = float(old.get("wall_seconds", 0.0))
+
+    def done(self, cfg: dict) -> bool:
+        """True when a recorded run has every key of ``cfg`` with the same value (resume)."""
+        return any(isinstance(r.get("config"), dict) and all(r["config"].get(k) == v for k, v in cfg.items())
+                   for r in self.doc["runs"])
 
     def add(self, result: dict) -> None:
         result = {k: v for k, v in result.items() if k != "config"} | {"config": result.get("config")}
@@ -50,7 +64,7 @@ class Recorder:
 
     def flush(self, complete: bool = False) -> None:
         self.doc["complete"] = complete
-        self.doc["wall_seconds"] = time.perf_counter() - self.t0
+        self.doc["wall_seconds"] = self.previous_seconds + time.perf_counter() - self.t0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.doc, indent=1, default=float))
@@ -65,10 +79,12 @@ def run_tpp(scale: str, rec: Recorder, data_dir, device: str = "cpu") -> None:
     from minrnn.tasks.tpp import run
     spec = S.TPP[scale]
     for ds, over in spec["datasets"].items():
-        for seed in S.SEEDS[scale]:
+        for seed in rec.seeds:
             for kind in KINDS:
                 cfg = {"dataset": ds, "encoder": S.ENCODER[scale] | {"kind": kind}, "fit": spec["fit"],
                        "seed": seed, "data_dir": data_dir, "device": device, **spec["base"], **over}
+                if rec.done(cfg):
+                    continue
                 r = run(cfg)
                 _log(f"tpp {ds} {kind} seed {seed}: nll/event {r['test_nll_per_event']:.4f} "
                      f"({r['wall_seconds']:.0f}s)")
@@ -79,11 +95,13 @@ def run_forecasting(scale: str, rec: Recorder, data_dir, device: str = "cpu") ->
     from minrnn.tasks.forecasting import run
     spec = S.FORECASTING[scale]
     for ds, horizon in spec["runs"]:
-        for seed in S.SEEDS[scale]:
+        for seed in rec.seeds:
             for kind in KINDS:
                 cfg = {"dataset": ds, "pred_len": horizon, "encoder": S.ENCODER[scale] | {"kind": kind},
                        "fit": spec["fit"], "seed": seed, "data_dir": data_dir, "device": device,
                        **spec["base"]}
+                if rec.done(cfg):
+                    continue
                 r = run(cfg)
                 _log(f"forecasting {ds}-{horizon} {kind} seed {seed}: mse {r['test_mse']:.4f} "
                      f"mae {r['test_mae']:.4f} ({r['wall_seconds']:.0f}s)")
@@ -94,10 +112,12 @@ def run_classification(scale: str, rec: Recorder, data_dir, device: str = "cpu")
     from minrnn.tasks.classification import run
     spec = S.CLASSIFICATION[scale]
     for ds, over in spec["datasets"].items():
-        for seed in S.SEEDS[scale]:
+        for seed in rec.seeds:
             for kind in KINDS:
                 cfg = {"dataset": ds, "encoder": S.ENCODER[scale] | {"kind": kind}, "fit": spec["fit"],
                        "seed": seed, "data_dir": data_dir, "device": device, **over}
+                if rec.done(cfg):
+                    continue
                 r = run(cfg)
                 _log(f"classification {ds} {kind} seed {seed}: acc {r['test_accuracy']:.4f} "
                      f"({r['wall_seconds']:.0f}s)")
@@ -129,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default="docs/results/data", help="where the raw JSON goes")
     p.add_argument("--report", default="docs/results/aaren-paper.md")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the scale's seeds")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the runs already in the setting's JSON and skip configs already run")
     p.add_argument("--device", default=None,
                    help="torch device for training (default: cuda at --scale gpu when available, else cpu)")
     args = p.parse_args(argv)
@@ -145,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             run_streaming(args.scale, out_dir)
             continue
         extra = {"encoder": S.ENCODER[args.scale], "device": device} if setting != "params" else {}
-        rec = Recorder(out_dir / f"aaren_{setting}.json", setting, args.scale, extra)
+        rec = Recorder(out_dir / f"aaren_{setting}.json", setting, args.scale, extra, args.seeds,
+                       args.resume and setting != "params")
         runners[setting](args.scale, rec, args.data_dir, device)
         rec.flush(complete=True)
     from minrnn.reproduce.aaren_report import write_report
