@@ -45,3 +45,7 @@ def test_main_writes_json_and_plots(tmp_path):
     doc = json.loads((tmp_path / "streaming.json").read_text())
     assert [r["kind"] for r in doc["runs"]] == ["aaren", "transformer"]
     assert (tmp_path / "streaming_memory.png").exists() and (tmp_path / "streaming_time.png").exists()
+
+
+def test_peak_rss_positive():
+    assert streaming.peak_rss_bytes() > 10 * 2**20

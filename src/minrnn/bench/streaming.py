@@ -3,7 +3,7 @@ with a KV cache (O(N) memory, O(N) work per token, so O(N^2) cumulative time).
 
 Each model runs in its own subprocess (so the process peak RSS is its own). At checkpoints N = 2^k it records
 cumulative wall time, state bytes (Aaren: (m, u, w) of every layer; Transformer: the filled K/V cache) and
-the process peak RSS (``ru_maxrss``). Writes ``streaming.json`` and two PNG plots under ``--out-dir``.
+the process peak RSS (VmHWM). Writes ``streaming.json`` and two PNG plots under ``--out-dir``.
 
 CLI: ``minrnn bench streaming --max-tokens 16384 --d-model 128 --nhead 4 --layers 2``.
 """
@@ -26,6 +26,19 @@ from minrnn.bench.kv_cache import transformer_step
 from minrnn.layers import AarenEncoderLayer
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size: VmHWM from /proc (reset by exec, unlike ru_maxrss, which a
+    child inherits from its parent on Linux), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return peak_rss_bytes()
+
+
 def _state_bytes(state) -> int:
     return sum(t.numel() * t.element_size() for layer in state for t in layer)
 
@@ -41,7 +54,7 @@ def stream(kind: str, max_tokens: int, d_model: int, nhead: int, ff: int, layers
                               norm_first=True)
                           for _ in range(layers)).eval()
     gen = torch.Generator().manual_seed(seed)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base_rss = peak_rss_bytes()
     points, checkpoints = [], {2 ** k for k in range(0, max_tokens.bit_length() + 1)} | {max_tokens}
     state, cache, elapsed = [None] * layers, None, 0.0
     with torch.inference_mode():
