@@ -36,7 +36,7 @@ def peak_rss_bytes() -> int:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return peak_rss_bytes()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _state_bytes(state) -> int:
@@ -70,7 +70,7 @@ def stream(kind: str, max_tokens: int, d_model: int, nhead: int, ff: int, layers
             if n in checkpoints:
                 sb = _state_bytes(state) if kind == "aaren" else cache.cache_bytes()
                 points.append({"tokens": n, "cumulative_seconds": elapsed, "state_bytes": sb,
-                               "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
+                               "peak_rss_bytes": peak_rss_bytes()})
     return {"kind": kind, "baseline_rss_bytes": base_rss, "points": points,
             "parameters": sum(p.numel() for p in stack.parameters())}
 
