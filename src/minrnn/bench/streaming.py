@@ -90,7 +90,7 @@ def plot(result: dict, out_dir: Path, prefix: str = "") -> list[str]:
             pts = run["points"]
             ax.plot([p["tokens"] for p in pts], [p[key] for p in pts], marker="o", ms=3, label=run["kind"])
         ax.set_xscale("log", base=2)
-        ax.set_yscale("log") if key == "state_bytes" else None
+        ax.set_yscale("log")
         ax.set_xlabel("tokens streamed N")
         ax.set_ylabel(ylabel)
         ax.set_title(f"{ylabel} vs N (CPU, batch 1)")

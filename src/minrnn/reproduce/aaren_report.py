@@ -198,7 +198,19 @@ def streaming_section(doc) -> list[str]:
         out.append(f"| {n} | {a['state_bytes']:,} | {t['state_bytes']:,} | {a['cumulative_seconds']:.2f} | "
                    f"{t['cumulative_seconds']:.2f} | {a['peak_rss_bytes'] / 2**20:.0f} | "
                    f"{t['peak_rss_bytes'] / 2**20:.0f} |")
-    out += ["", "![memory](data/aaren_streaming_memory.png) ![time](data/aaren_streaming_time.png)", ""]
+    for kind, pts in by.items():
+        ns = sorted(pts)
+        if len(ns) >= 2:
+            n1, n0 = ns[-1], ns[-2]
+            per_tok = (pts[n1]["cumulative_seconds"] - pts[n0]["cumulative_seconds"]) / (n1 - n0)
+            e0, e1 = ([n for n in ns if n >= 64] + ns[-2:])[:2]
+            early = (pts[e1]["cumulative_seconds"] - pts[e0]["cumulative_seconds"]) / max(e1 - e0, 1)
+            growth = pts[n1]["peak_rss_bytes"] - pts[ns[0]]["peak_rss_bytes"]
+            out.append(f"- {kind}: {per_tok * 1e3:.2f} ms per token between N={n0} and N={n1} "
+                       f"({early * 1e3:.2f} ms between N={e0} and N={e1}); peak RSS grew by "
+                       f"{growth / 2**20:.1f} MiB over the stream.")
+    out += ["", "Both axes are logarithmic: a slope of 1 is linear, 2 quadratic, 0 constant.", "",
+            "![memory](data/aaren_streaming_memory.png) ![time](data/aaren_streaming_time.png)", ""]
     return out
 
 
