@@ -67,7 +67,9 @@ STREAMING = {
 
 REDUCTIONS = {
     "cpu": [
-        "2 seeds (0, 1) instead of 5; encoders d_model=32, 4 heads, FFN 64, 2 layers, no dropout.",
+        "Seeds: 2 (0, 1) by default instead of 5; settings that finished early were extended with "
+        "`--seeds ... --resume` (each section lists its seeds). Encoders: d_model=32, 4 heads, FFN 64, "
+        "2 layers, no dropout.",
         "TPP: 6 epochs (patience 3); 8 of the 15 sets (4 synthetic with true NLL, taxi, twitter, reddit, "
         "wikipedia); training sequences cut to their first 128 events (wikipedia 64, first 300 train "
         "sequences; "
