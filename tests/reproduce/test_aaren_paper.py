@@ -24,7 +24,7 @@ def test_report_from_json(tmp_path):
              for k, m in (("aaren", 0.5), ("transformer", 0.7))]
     (data / "aaren_forecasting.json").write_text(json.dumps(base | {"setting": "forecasting", "runs": fruns}))
     text = aaren_report.write_report(data, tmp_path / "r.md")
-    assert "| BasicMotions | 0.8500 ± 0.0707 | 0.8500 ± 0.0000 | on par |" in text
+    assert "| BasicMotions | 0.8500 ± 0.0707 | 0.8500 ± 0.0000 | on par | 2/2 |" in text
     assert "| ETTh1 | 96 | 0.5000 | 0.7000 |" in text and "Aaren better" in text
     assert "not run" in text  # tpp, rl, streaming missing
     assert (data / "aaren_vs_transformer.png").exists()
