@@ -87,8 +87,8 @@ def tpp_section(doc) -> tuple[list[str], list]:
             "sequence, the "
             "normalisation of the file's true NLL (synthetic sets).", "",
             "| dataset (paper analogue) | NLL/event Aaren | NLL/event Transformer | NLL norm. Aaren | "
-            "NLL norm. Transformer | true NLL | RMSE Aaren | RMSE Transformer | mark acc. A / T | verdict |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "NLL norm. Transformer | true NLL | RMSE Aaren | RMSE Transformer | mark acc. A / T | verdict | seeds A/T |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (ds,), by in _group(doc["runs"], ["dataset"]).items():
         a, t = by.get("aaren", []), by.get("transformer", [])
         na, nt = (mean_std([r["test_nll_per_event"] for r in x]) for x in (a, t))
@@ -104,7 +104,7 @@ def tpp_section(doc) -> tuple[list[str], list]:
         pairs.append(("TPP NLL/event", ds, na[0], nt[0], v))
         out.append(f"| {name} | {fmt(na)} | {fmt(nt)} | {fmt(ga)} | {fmt(gt)} | "
                    f"{'–' if true is None else f'{true:.4f}'} | {fmt(ra, 3)} | {fmt(rt, 3)} | {marks} "
-                   f"| {v} |")
+                   f"| {v} | {na[2]}/{nt[2]} |")
     out += ["",
             "Paper analogues: our `wikipedia` (JODIE Wikipedia, 8,227 marks) ~ the paper's Wiki, `reddit` "
             "(askscience comments, unmarked) ~ Reddit (the paper's is marked), `taxi` ~ Taxi. MIMIC, Mooc, "
@@ -121,15 +121,15 @@ def forecasting_section(doc) -> tuple[list[str], list]:
         return out, pairs
     out += ["MSE / MAE on the StandardScaler-normalised test windows (lower is better).", "",
             "| dataset | horizon | MSE Aaren | MSE Transformer | MAE Aaren | MAE Transformer | "
-            "verdict (MSE) |",
-            "|---|---|---|---|---|---|---|"]
+            "verdict (MSE) | seeds A/T |",
+            "|---|---|---|---|---|---|---|---|"]
     for (ds, h), by in _group(doc["runs"], ["dataset", "pred_len"]).items():
         a, t = by.get("aaren", []), by.get("transformer", [])
         ma, mt = (mean_std([r["test_mse"] for r in x]) for x in (a, t))
         ea, et = (mean_std([r["test_mae"] for r in x]) for x in (a, t))
         v = verdict(ma, mt, higher_better=False)
         pairs.append(("forecasting MSE", f"{ds}-{h}", ma[0], mt[0], v))
-        out.append(f"| {ds} | {h} | {fmt(ma)} | {fmt(mt)} | {fmt(ea)} | {fmt(et)} | {v} |")
+        out.append(f"| {ds} | {h} | {fmt(ma)} | {fmt(mt)} | {fmt(ea)} | {fmt(et)} | {v} | {ma[2]}/{mt[2]} |")
     return out + [""], pairs
 
 
@@ -139,12 +139,13 @@ def classification_section(doc) -> tuple[list[str], list]:
     if not doc:
         return out, pairs
     out += ["Test accuracy of the final model (higher is better; no model selection on test).", "",
-            "| dataset | accuracy Aaren | accuracy Transformer | verdict |", "|---|---|---|---|"]
+            "| dataset | accuracy Aaren | accuracy Transformer | verdict | seeds A/T |",
+            "|---|---|---|---|---|"]
     for (ds,), by in _group(doc["runs"], ["dataset"]).items():
         a, t = (mean_std([r["test_accuracy"] for r in by.get(k, [])]) for k in ("aaren", "transformer"))
         v = verdict(a, t, higher_better=True)
         pairs.append(("classification acc.", ds, a[0], t[0], v))
-        out.append(f"| {ds} | {fmt(a)} | {fmt(t)} | {v} |")
+        out.append(f"| {ds} | {fmt(a)} | {fmt(t)} | {v} | {a[2]}/{t[2]} |")
     return out + [""], pairs
 
 
