@@ -87,7 +87,8 @@ def tpp_section(doc) -> tuple[list[str], list]:
             "sequence, the "
             "normalisation of the file's true NLL (synthetic sets).", "",
             "| dataset (paper analogue) | NLL/event Aaren | NLL/event Transformer | NLL norm. Aaren | "
-            "NLL norm. Transformer | true NLL | RMSE Aaren | RMSE Transformer | mark acc. A / T | verdict | seeds A/T |",
+            "NLL norm. Transformer | true NLL | RMSE Aaren | RMSE Transformer | mark acc. A / T | "
+            "verdict | seeds A/T |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (ds,), by in _group(doc["runs"], ["dataset"]).items():
         a, t = by.get("aaren", []), by.get("transformer", [])
