@@ -2,8 +2,9 @@
 with a KV cache (O(N) memory, O(N) work per token, so O(N^2) cumulative time).
 
 Each model runs in its own subprocess (so the process peak RSS is its own). At checkpoints N = 2^k it records
-cumulative wall time, state bytes (Aaren: (m, u, w) of every layer; Transformer: the filled K/V cache) and
-the process peak RSS (VmHWM). Writes ``streaming.json`` and two PNG plots under ``--out-dir``.
+cumulative wall and process CPU time (CPU time is robust to other jobs on a shared machine), state bytes
+(Aaren: (m, u, w) of every layer; Transformer: the filled K/V cache) and the process peak RSS (VmHWM).
+Writes ``streaming.json`` and two PNG plots under ``--out-dir``.
 
 CLI: ``minrnn bench streaming --max-tokens 16384 --d-model 128 --nhead 4 --layers 2``.
 """
@@ -56,20 +57,22 @@ def stream(kind: str, max_tokens: int, d_model: int, nhead: int, ff: int, layers
     gen = torch.Generator().manual_seed(seed)
     base_rss = peak_rss_bytes()
     points, checkpoints = [], {2 ** k for k in range(0, max_tokens.bit_length() + 1)} | {max_tokens}
-    state, cache, elapsed = [None] * layers, None, 0.0
+    state, cache, elapsed, cpu = [None] * layers, None, 0.0, 0.0
     with torch.inference_mode():
         for n in range(1, max_tokens + 1):
             x = torch.randn(batch, d_model, generator=gen)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if kind == "aaren":
                 for i, layer in enumerate(stack):
                     x, state[i] = layer.step(x, state[i])
             else:
                 x, cache = transformer_step(stack, x, cache)
             elapsed += time.perf_counter() - t0
+            cpu += time.process_time() - c0
             if n in checkpoints:
                 sb = _state_bytes(state) if kind == "aaren" else cache.cache_bytes()
-                points.append({"tokens": n, "cumulative_seconds": elapsed, "state_bytes": sb,
+                points.append({"tokens": n, "cumulative_seconds": elapsed, "cumulative_cpu_seconds": cpu,
+                               "state_bytes": sb,
                                "peak_rss_bytes": peak_rss_bytes()})
     return {"kind": kind, "baseline_rss_bytes": base_rss, "points": points,
             "parameters": sum(p.numel() for p in stack.parameters())}
@@ -83,12 +86,14 @@ def plot(result: dict, out_dir: Path, prefix: str = "") -> list[str]:
 
     files = []
     for key, ylabel, name in (("state_bytes", "state / KV-cache bytes", "streaming_memory.png"),
-                              ("cumulative_seconds", "cumulative time (s)", "streaming_time.png")):
+                              ("cumulative_cpu_seconds", "cumulative CPU time (s)",
+                               "streaming_time.png")):
         name = f"{prefix}{name}"
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for run in result["runs"]:
             pts = run["points"]
-            ax.plot([p["tokens"] for p in pts], [p[key] for p in pts], marker="o", ms=3, label=run["kind"])
+            ys = [p.get(key, p["cumulative_seconds"]) for p in pts]
+            ax.plot([p["tokens"] for p in pts], ys, marker="o", ms=3, label=run["kind"])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("tokens streamed N")
@@ -114,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default="docs/results/data")
     p.add_argument("--json-name", default="streaming.json")
     p.add_argument("--worker", choices=("aaren", "transformer"), help=argparse.SUPPRESS)
+    p.add_argument("--replot", action="store_true", help="only redraw the plots from an existing JSON")
     args = p.parse_args(argv)
+    if args.replot:
+        out_dir = Path(args.out_dir)
+        result = json.loads((out_dir / args.json_name).read_text())
+        print("\n".join(plot(result, out_dir, Path(args.json_name).stem.replace("streaming", ""))))
+        return 0
     if args.max_tokens < 1:
         raise ValueError(f"--max-tokens must be >= 1, got {args.max_tokens}")
     torch.set_num_threads(args.threads)
