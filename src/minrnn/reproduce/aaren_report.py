@@ -18,18 +18,23 @@ KINDS = ("aaren", "transformer")
 
 DEVIATIONS = [
     "## Deviations from the paper's setup", "",
-    "- Same-model protocol, our own task models: the encoder stacks are ours (pre-norm, sinusoidal positions, "
+    "- Same-model protocol, our own task models: the encoder stacks are ours (pre-norm, sinusoidal "
+    "positions, "
     "final LayerNorm), not the paper's code bases; both kinds share everything but the token mixer.",
     "- Event prediction: an intensity-free LogNormMix head (Shchur et al. 2020) on a causal encoder over "
-    "(log inter-event time, mark) embeddings instead of the paper's Transformer-Hawkes-style model; NLL includes "
+    "(log inter-event time, mark) embeddings instead of the paper's Transformer-Hawkes-style model; "
+    "NLL includes "
     "the survival term on [t_n, t_max] where the file has t_max; RMSE uses the mixture mean (clipped to the "
     "largest train gap). 60/20/20 split of sequences in file order (as triangular-tpp).",
-    "- Forecasting: encoder-only model, last token -> linear head to H x C, per-window instance normalisation "
+    "- Forecasting: encoder-only model, last token -> linear head to H x C, per-window instance "
+    "normalisation "
     "(TSLib's use_norm); not the encoder-decoder TSLib Transformer. Splits, scaler and metrics follow TSLib.",
-    "- Classification: the last real token's state feeds a linear classifier; UEA has no validation split, so "
+    "- Classification: the last real token's state feeds a linear classifier; UEA has no validation "
+    "split, so "
     "the final-epoch model is evaluated (no test-set model selection).",
     "- Offline RL is run by the minGRU-paper reproduction (decision models with Aaren/Transformer mixers).",
-    "- Streaming: our KV-cache Transformer (exactly the layer's causal forward, tested) vs `AarenEncoderLayer.step`;"
+    "- Streaming: our KV-cache Transformer (exactly the layer's causal forward, tested) vs "
+    "`AarenEncoderLayer.step`;"
     " measured on CPU with batch 1, not on the paper's GPU.", ""]
 
 
