@@ -66,3 +66,13 @@ def test_recorder_resume(tmp_path):
     assert not again.done({"dataset": "A", "seed": 1, "encoder": {"kind": "aaren"}})
     assert again.doc["seeds"] == [0, 1, 2] and len(again.doc["runs"]) == 1
     assert not Recorder(path, "x", "cpu", {}).doc["runs"]
+
+
+def test_recorder_resume_matches_missing_default(tmp_path):
+    from minrnn.reproduce.aaren_paper import Recorder
+    path = tmp_path / "aaren_y.json"
+    rec = Recorder(path, "y", "cpu", {})
+    rec.add({"kind": "aaren", "config": {"dataset": "A", "seed": 0}})
+    again = Recorder(path, "y", "cpu", {}, resume=True)
+    assert again.done({"dataset": "A", "seed": 0, "device": "cpu"})
+    assert not again.done({"dataset": "A", "seed": 0, "device": "cuda"})

@@ -34,6 +34,9 @@ def machine_info() -> dict:
             "note": "shared, noisy machine: other jobs ran at the same time"}
 
 
+MISSING_DEFAULTS = {"device": "cpu"}   # config keys added after some recorded runs, with their old value
+
+
 class Recorder:
     """Accumulates runs of one setting and rewrites its JSON after each run."""
 
@@ -53,9 +56,12 @@ class Recorder:
                 self.previous_seconds = float(old.get("wall_seconds", 0.0))
 
     def done(self, cfg: dict) -> bool:
-        """True when a recorded run has every key of ``cfg`` with the same value (resume)."""
-        return any(isinstance(r.get("config"), dict) and all(r["config"].get(k) == v for k, v in cfg.items())
-                   for r in self.doc["runs"])
+        """True when a recorded run has every key of ``cfg`` with the same value (resume). A key that an older
+        run's config lacks matches only its default (``MISSING_DEFAULTS``, e.g. device="cpu")."""
+        def same(rc: dict) -> bool:
+            return all(rc[k] == v if k in rc else MISSING_DEFAULTS.get(k, object()) == v
+                       for k, v in cfg.items())
+        return any(isinstance(r.get("config"), dict) and same(r["config"]) for r in self.doc["runs"])
 
     def add(self, result: dict) -> None:
         result = {k: v for k, v in result.items() if k != "config"} | {"config": result.get("config")}
