@@ -16,6 +16,15 @@ ON_PAR_REL = 0.05   # relative gap of the means counted as "on par" when the std
 KINDS = ("aaren", "transformer")
 
 
+CPU_COMMANDS = [
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only tpp",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only forecasting",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only classification --only params --only streaming",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only classification --seeds 0 1 2 3 4 --resume",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only tpp --seeds 0 1 2 --resume",
+    "minrnn reproduce aaren-paper --only report   # rebuild this file from the JSON",
+]
+
 DEVIATIONS = [
     "## Deviations from the paper's setup", "",
     "- Same-model protocol, our own task models: the encoder stacks are ours (pre-norm, sinusoidal "
@@ -330,7 +339,10 @@ def write_report(data_dir: Path, report: Path) -> str:
              f"combined std or under {ON_PAR_REL:.0%} of the metric.", "",
              "Commands: `minrnn reproduce aaren-paper --scale cpu` (or `--only "
              "tpp|forecasting|classification|"
-             "streaming|params`); raw JSON in `docs/results/data/aaren_*.json`.", ""]
+             "streaming|params`); raw JSON in `docs/results/data/aaren_*.json`. The committed CPU results "
+             "were produced by these commands (run concurrently, `nice -n 10`, with "
+             "`MINRNN_DATA_DIR=/work/shared/data`):", "",
+             *[f"    {c}" for c in CPU_COMMANDS], ""]
     if any_doc and any_doc.get("machine"):
         m = any_doc["machine"]
         lines += [f"Machine: {m['platform']}, {m['cpu_count']} CPU cores, torch {m['torch']}; {m['note']}. "
