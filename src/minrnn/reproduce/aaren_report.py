@@ -19,7 +19,8 @@ KINDS = ("aaren", "transformer")
 CPU_COMMANDS = [
     "minrnn reproduce aaren-paper --scale cpu --threads 1 --only tpp",
     "minrnn reproduce aaren-paper --scale cpu --threads 1 --only forecasting",
-    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only classification --only params --only streaming",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only classification --only params "
+    "--only streaming",
     "minrnn reproduce aaren-paper --scale cpu --threads 1 --only classification --seeds 0 1 2 3 4 --resume",
     "minrnn reproduce aaren-paper --scale cpu --threads 1 --only tpp --seeds 0 1 2 --resume",
     "minrnn reproduce aaren-paper --only report   # rebuild this file from the JSON",
