@@ -23,6 +23,10 @@ CPU_COMMANDS = [
     "--only streaming",
     "minrnn reproduce aaren-paper --scale cpu --threads 1 --only classification --seeds 0 1 2 3 4 --resume",
     "minrnn reproduce aaren-paper --scale cpu --threads 1 --only tpp --seeds 0 1 2 --resume",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only streaming --only params  # N=65536",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only forecasting --seeds 0 1 2 --resume",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only tpp --seeds 0 1 2 3 4 --resume",
+    "minrnn reproduce aaren-paper --scale cpu --threads 1 --only forecasting --seeds 0 1 2 3 4 --resume",
     "minrnn reproduce aaren-paper --only report   # rebuild this file from the JSON",
 ]
 
@@ -221,7 +225,7 @@ def streaming_section(doc) -> list[str]:
     out += [f"Stack of {c['layers']} layers, d_model={c['d_model']}, {c['nhead']} heads, FFN "
             f"{c['dim_feedforward']}, batch {c['batch']}, {c['threads']} thread(s), "
             f"N up to {c['max_tokens']} "
-            "(CPU; the paper goes further on GPU). Aaren: `AarenEncoderLayer.step` with its (m, u, w) state; "
+            "(on CPU; the paper measured on a GPU). Aaren: `AarenEncoderLayer.step` with its (m, u, w) state; "
             "Transformer: `nn.TransformerEncoderLayer` weights with a KV cache (`minrnn.bench.kv_cache`). "
             f"Times are cumulative process {'CPU' if tname == 'CPU s' else 'wall'} seconds of the stepping "
             "loop (CPU time is less sensitive to the other jobs sharing this machine; wall time is in the "
