@@ -1,0 +1,98 @@
+"""Parser for the sktime/aeon ``.ts`` format used by the UEA multivariate classification archive.
+
+Layout: ``#`` comment lines, ``@key value`` header lines ending at ``@data``, then one case per line:
+dimensions separated by ``:`` (each a comma-separated series, ``?`` for missing), the class label last.
+Series may have different lengths (``@equalLength false``, e.g. JapaneseVowels).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+UEA_DATASETS = ("JapaneseVowels", "BasicMotions", "Handwriting", "UWaveGestureLibrary")
+
+
+@dataclass
+class TSData:
+    """series: list of (length_i, dims) float32 arrays; labels: (n,) int64 in [0, n_classes); classes."""
+
+    series: list
+    labels: np.ndarray
+    classes: list
+    header: dict
+
+    @property
+    def dims(self) -> int:
+        return self.series[0].shape[1]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([s.shape[0] for s in self.series], dtype=np.int64)
+
+
+def parse_ts(path, classes: list | None = None) -> TSData:
+    """Parse one ``.ts`` file. ``classes`` fixes the label order (pass the train file's for the test file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path must be an existing .ts file, got {str(path)!r}")
+    header, series, raw_labels, in_data = {}, [], [], False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not in_data:
+                if line.lower().startswith("@data"):
+                    in_data = True
+                elif line.startswith("@"):
+                    key, _, value = line[1:].partition(" ")
+                    header[key.lower()] = value.strip()
+                continue
+            *dims, label = line.split(":")
+            if not dims:
+                raise ValueError(f"{path}:{lineno}: expected dims separated by ':' then a label")
+            cols = [np.array([float("nan") if v == "?" else float(v) for v in d.split(",")], dtype=np.float32)
+                    for d in dims]
+            n = min(len(c) for c in cols)
+            series.append(np.stack([c[:n] for c in cols], axis=1))
+            raw_labels.append(label.strip())
+    if not in_data or not series:
+        raise ValueError(f"{path}: no @data section with cases")
+    if classes is None:
+        declared = header.get("classlabel", "").split()
+        classes = declared[1:] if declared[:1] == ["true"] and len(declared) > 1 else sorted(set(raw_labels))
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted(set(raw_labels) - set(index))
+    if unknown:
+        raise ValueError(f"{path}: labels {unknown[:5]} not among the classes {classes[:10]}")
+    return TSData(series, np.array([index[x] for x in raw_labels], dtype=np.int64), list(classes), header)
+
+
+def uea_dir(data_dir=None) -> Path:
+    root = data_dir or os.environ.get("MINRNN_DATA_DIR")
+    if not root:
+        raise ValueError("data_dir is None and MINRNN_DATA_DIR is not set")
+    return Path(root) / "uea"
+
+
+def load_uea(name: str, data_dir=None) -> tuple[TSData, TSData]:
+    """(train, test) of UEA dataset ``name`` from ``<data_dir>/uea/<name>/<name>_{TRAIN,TEST}.ts``."""
+    d = uea_dir(data_dir) / name
+    if not d.is_dir():
+        raise ValueError(f"name must be a UEA dataset folder under {d.parent}, got {name!r}")
+    train = parse_ts(d / f"{name}_TRAIN.ts")
+    return train, parse_ts(d / f"{name}_TEST.ts", classes=train.classes)
+
+
+def pad_batch(series: list, max_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad a list of (L_i, C) arrays -> (x (n, L, C) float32 with NaN -> 0, lengths (n,) int64)."""
+    lengths = np.array([min(len(s), max_len or len(s)) for s in series], dtype=np.int64)
+    L = int(lengths.max())
+    x = np.zeros((len(series), L, series[0].shape[1]), dtype=np.float32)
+    for i, s in enumerate(series):
+        x[i, : lengths[i]] = s[: lengths[i]]
+    return np.nan_to_num(x), lengths

@@ -1,0 +1,3 @@
+from minrnn.tasks.tpp.train import main
+
+raise SystemExit(main())
