@@ -23,6 +23,9 @@ test: $(STAMP)
 test-all: PYTEST_ARGS =
 test-all: test
 
+demo: $(STAMP)
+	MINRNN_DATA_DIR=$${MINRNN_DATA_DIR:-$(CURDIR)/../shared/data} $(PY) scripts/demo.py $(DEMO_ARGS)
+
 lint: $(STAMP)
 	$(PY) -m ruff check src tests
 

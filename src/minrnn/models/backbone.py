@@ -16,6 +16,11 @@ class Backbone(nn.Module):
     step(x_t (B,d_model), state=None) -> (y_t (B,d_model), state).
     ``state`` is a list with one ``(conv_cache, mixer_state)`` per block. Running ``forward`` on a prefix and
     then ``step`` per token gives the outputs of one ``forward`` over the whole sequence.
+
+    Order information: the recurrent mixers (mingru, minlstm, gru, lstm, mamba) are order-aware by
+    construction and the transformer uses rotary position embeddings. An Aaren layer alone averages its
+    prefix with content-based weights (its output does not depend on the order within the prefix); set
+    ``conv_kernel > 0`` to give Aaren stacks local order information.
     """
 
     def __init__(self, cfg: BackboneConfig):

@@ -23,8 +23,8 @@ from minrnn.train.loop import CKPT_DIR
 
 SECTIONS = ("model", "train")
 DEFAULT_MODEL = {"mixer": "mingru", "d_model": 128, "n_layers": 3, "conv_kernel": 4, "mlp": True}
-DEFAULT_TRAIN = {"steps": 1000, "batch_size": 32, "context": 128, "lr": 3e-3, "warmup_steps": 50,
-                 "eval_every": 100, "eval_batches": 8}
+DEFAULT_TRAIN = {"steps": 1000, "batch_size": 32, "context": 128, "lr": 3e-3, "eval_every": 100,
+                 "eval_batches": 8}  # warmup_steps defaults to min(50, steps // 10)
 FLAGS = {  # argparse dest -> (section, key)
     "mixer": ("model", "mixer"), "d_model": ("model", "d_model"), "n_layers": ("model", "n_layers"),
     "conv_kernel": ("model", "conv_kernel"), "expansion": ("model", "expansion"),
@@ -37,8 +37,8 @@ FLAGS = {  # argparse dest -> (section, key)
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="minrnn train lm", description="Train a character-level language model.")
-    p.add_argument("--data", default="shakespeare",
-                   help="a UTF-8 text file, or 'shakespeare' (MINRNN_DATA_DIR, cache, or download)")
+    p.add_argument("--data", help="a UTF-8 text file, or 'shakespeare' (MINRNN_DATA_DIR, cache, or download);"
+                   " default: shakespeare, or the resumed run's file")
     p.add_argument("--out", required=True, help="output directory (checkpoint, metrics.jsonl, loss.png)")
     p.add_argument("--config", help="JSON file with 'model' and 'train' sections")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--stop-at", type=int, help="stop after this step (the schedule still spans --steps)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     g = p.add_argument_group("model/train shortcuts")
     g.add_argument("--mixer")
     for name, typ in (("d_model", int), ("n_layers", int), ("conv_kernel", int), ("expansion", float),
@@ -57,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve_configs(args) -> tuple[LMConfig | None, dict, TrainConfig]:
-    """Merge defaults, config file, flags and --set; returns (model dict, TrainConfig)."""
-    cfg = {"model": dict(DEFAULT_MODEL), "train": dict(DEFAULT_TRAIN)}
+def resolve_configs(args, stored: dict | None = None) -> tuple[BackboneConfig, dict, TrainConfig]:
+    """Merge defaults (or the ``stored`` run's config when resuming), config file, flags and --set
+    -> (BackboneConfig, LMConfig extras, TrainConfig)."""
+    if stored is not None:
+        model = {**stored["model"]["backbone"], "tie_weights": stored["model"].get("tie_weights", False)}
+        cfg = {"model": model, "train": dict(stored["train"])}
+    else:
+        cfg = {"model": dict(DEFAULT_MODEL), "train": dict(DEFAULT_TRAIN)}
     for sec, vals in load_json_config(args.config).items():
         if sec not in SECTIONS:
             raise ValueError(f"unknown config section {sec!r} in {args.config}; expected {SECTIONS}")
@@ -70,6 +76,7 @@ def resolve_configs(args) -> tuple[LMConfig | None, dict, TrainConfig]:
         if getattr(args, dest, None) is not None:
             cfg[sec][key] = getattr(args, dest)
     cfg = apply_overrides(cfg, args.set, SECTIONS)
+    cfg["train"].setdefault("warmup_steps", min(50, int(cfg["train"].get("steps", 1)) // 10))
     model = dict(cfg["model"])
     tie = model.pop("tie_weights", False)
     backbone = BackboneConfig.from_dict(model)
@@ -102,17 +109,14 @@ def batch_fns(corpus: CharCorpus, cfg: TrainConfig):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    backbone, extra, tcfg = resolve_configs(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     out = Path(args.out)
     if (out / CKPT_DIR).exists() and not args.resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    if args.resume:  # the stored run decides the model; the data must match
-        stored = read_config(out / CKPT_DIR)
-        backbone = BackboneConfig.from_dict(stored["model"]["backbone"])
-        extra = {"tie_weights": stored["model"]["tie_weights"]}
-        if args.data == "shakespeare" and stored.get("data"):
-            args.data = stored["data"]
-    path = resolve_text_source(args.data)
+    stored = read_config(out / CKPT_DIR) if args.resume else None  # resume: the stored run is the base config
+    backbone, extra, tcfg = resolve_configs(args, stored)
+    path = resolve_text_source(args.data or (stored or {}).get("data") or "shakespeare")
     corpus = CharCorpus.from_file(path, context=tcfg.context)
     if args.resume and stored["vocab"] != corpus.vocab.to_dict():
         raise ValueError(f"--resume: data {str(path)!r} has a different vocabulary from the stored run")

@@ -74,6 +74,9 @@ def fit(model: nn.Module, cfg: TrainConfig, out_dir: str | Path, *, train_batch:
     ``out_dir`` receives config.json (``run_config``), metrics.jsonl, loss.png and checkpoint/. An existing
     run there is only continued with ``resume=True`` (from its last checkpoint); otherwise ValueError and
     nothing is overwritten. ``stop_at`` ends the run after that many steps (as if killed after a checkpoint).
+
+    Each record: step, train_loss (mean since the previous record), val_loss, lr, tokens_per_s (training
+    throughput since the previous record), elapsed_s (cumulative training time, evaluation excluded).
     """
     out = Path(out_dir)
     device = resolve_device(cfg.device)

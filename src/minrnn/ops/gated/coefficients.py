@@ -6,7 +6,8 @@ minLSTM:  f = sigmoid(forget), i = sigmoid(input), f' = f / (f + i), i' = i / (f
           a = f',  b = i' * g(candidate)
 
 with the paper's g(x) = x + 0.5 for x >= 0 and sigmoid(x) for x < 0 (continuous at 0, always > 0).
-Every quantity is formed in log space first where that is the stable way (softplus, logaddexp), so gate
+Every quantity is formed in log space first where that is the stable way (logsigmoid, logaddexp;
+not F.softplus, whose linear cut-off at 20 costs ~2e-9 in float64), so gate
 logits of +-60 and beyond give exact zeros and ones rather than NaN.
 """
 
@@ -22,14 +23,14 @@ def g(x: torch.Tensor) -> torch.Tensor:
 
 
 def log_g(x: torch.Tensor) -> torch.Tensor:
-    """log g(x), stable: log(x + 0.5) for x >= 0, -softplus(-x) for x < 0."""
-    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
+    """log g(x), stable: log(x + 0.5) for x >= 0, logsigmoid(x) for x < 0."""
+    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), F.logsigmoid(x))
 
 
 def min_gru_log_coefficients(gate: torch.Tensor, candidate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(log a, log b) of minGRU, shapes (B, T, D)."""
-    log_a = -F.softplus(gate)            # log(1 - sigmoid(gate))
-    log_z = -F.softplus(-gate)           # log(sigmoid(gate))
+    log_a = F.logsigmoid(-gate)          # log(1 - sigmoid(gate))
+    log_z = F.logsigmoid(gate)           # log(sigmoid(gate))
     return log_a, log_z + log_g(candidate)
 
 
@@ -41,8 +42,8 @@ def min_gru_coefficients(gate: torch.Tensor, candidate: torch.Tensor) -> tuple[t
 def min_lstm_log_coefficients(forget: torch.Tensor, input: torch.Tensor, candidate: torch.Tensor
                               ) -> tuple[torch.Tensor, torch.Tensor]:
     """(log a, log b) of minLSTM with the normalised gates f' and i', shapes (B, T, D)."""
-    log_f = -F.softplus(-forget)
-    log_i = -F.softplus(-input)
+    log_f = F.logsigmoid(forget)
+    log_i = F.logsigmoid(input)
     log_norm = torch.logaddexp(log_f, log_i)
     return log_f - log_norm, log_i - log_norm + log_g(candidate)
 

@@ -36,9 +36,11 @@ def log_space_scan(log_a: torch.Tensor, b: torch.Tensor | None, h0: torch.Tensor
     if log_b is not None:
         h = torch.exp(a_star + torch.logcumsumexp(log_b - a_star, dim=1))
     else:
-        neg_inf = torch.tensor(float("-inf"), dtype=b.dtype, device=b.device)
-        log_pos = torch.where(b > 0, torch.log(b.clamp_min(torch.finfo(b.dtype).tiny)), neg_inf)
-        log_neg = torch.where(b < 0, torch.log((-b).clamp_min(torch.finfo(b.dtype).tiny)), neg_inf)
+        # Entries of the other sign get log(tiny) instead of -inf: their contribution (<= tiny * T for a <= 1)
+        # vanishes, and logcumsumexp keeps a finite gradient where a prefix has no entry of one sign yet.
+        tiny = torch.finfo(b.dtype).tiny
+        log_pos = torch.log(torch.where(b > 0, b, tiny).clamp_min(tiny))
+        log_neg = torch.log(torch.where(b < 0, -b, tiny).clamp_min(tiny))
         h = torch.exp(a_star + torch.logcumsumexp(log_pos - a_star, dim=1)) - torch.exp(
             a_star + torch.logcumsumexp(log_neg - a_star, dim=1))
     return h + torch.exp(a_star) * h0.unsqueeze(1)

@@ -1,0 +1,96 @@
+import pytest
+import torch
+
+from minrnn.functional import aaren
+from minrnn.ops.aaren import combine
+from tests.ops.explicit import causal_softmax_attention, cpu_backends
+
+BACKENDS = cpu_backends("aaren")
+
+
+def _inputs(B, T, H, Dv, scale=3.0, seed=0, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    s = torch.randn(B, T, H, generator=gen, dtype=torch.float64) * scale
+    v = torch.randn(B, T, H, Dv, generator=gen, dtype=torch.float64)
+    return s.to(dtype), v.to(dtype)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("T", [1, 2, 7, 33, 128])
+def test_matches_explicit_causal_softmax_attention(backend, T):
+    s, v = _inputs(2, T, 3, 4)
+    out, (m, u, w) = aaren(s, v, backend=backend)
+    want = causal_softmax_attention(s, v)
+    assert (out - want).abs().max() <= 1e-10
+    assert torch.allclose(m, s.max(dim=1).values)
+    assert torch.allclose(u, torch.exp(s - m.unsqueeze(1)).sum(1), atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_relative(backend):
+    s, v = _inputs(2, 300, 2, 5)
+    want = causal_softmax_attention(s, v)
+    out, _ = aaren(s.float(), v.float(), backend=backend)
+    assert out.dtype == torch.float32
+    assert (out.double() - want).abs().max() / want.abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("split", [1, 6, 20])
+def test_state_continues_the_sequence(backend, split):
+    s, v = _inputs(2, 21, 2, 3)
+    whole, st = aaren(s, v, backend=backend)
+    first, mid = aaren(s[:, :split], v[:, :split], backend=backend)
+    second, st2 = aaren(s[:, split:], v[:, split:], mid, backend=backend)
+    assert torch.allclose(torch.cat([first, second], 1), whole, atol=1e-12)
+    for x, y in zip(st, st2):
+        assert torch.allclose(x, y, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_extreme_scores_are_stable(backend):
+    """Scores spanning +-1e3 (exp would overflow naively) on a long sequence."""
+    s, v = _inputs(1, 4099 if backend != "reference" else 513, 2, 3, scale=1.0)
+    s = s * 1e3
+    out, (m, u, w) = aaren(s.float(), v.float(), backend=backend)
+    want = causal_softmax_attention(s, v) if s.shape[1] <= 600 else None
+    assert torch.isfinite(out).all() and torch.isfinite(u).all() and torch.isfinite(w).all()
+    if want is not None:
+        assert (out.double() - want).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradcheck_including_state(backend):
+    s, v = _inputs(2, 5, 2, 3)
+    _, (m0, u0, w0) = aaren(*_inputs(2, 4, 2, 3, seed=1))
+    args = [t.clone().requires_grad_() for t in (s, v, m0, u0, w0)]
+
+    def f(s, v, m0, u0, w0):
+        out, (m, u, w) = aaren(s, v, (m0, u0, w0), backend=backend)
+        return out, m, u, w
+
+    assert torch.autograd.gradcheck(f, args)
+
+
+def test_operator_is_associative():
+    gen = torch.Generator().manual_seed(3)
+    triples = []
+    for _ in range(3):
+        m = torch.randn(2, 3, generator=gen, dtype=torch.float64) * 5
+        triples.append((m, torch.rand(2, 3, generator=gen, dtype=torch.float64) + 0.1,
+                        torch.randn(2, 3, 4, generator=gen, dtype=torch.float64)))
+    a, b, c = triples
+    left = combine(combine(a, b), c)
+    right = combine(a, combine(b, c))
+    for x, y in zip(left, right):
+        assert torch.allclose(x, y, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_inputs(dtype):
+    s, v = _inputs(2, 100, 2, 4)
+    s, v = s.to(dtype), v.to(dtype)
+    out, (m, u, w) = aaren(s, v)
+    want = causal_softmax_attention(s.double(), v.double())
+    assert out.dtype == dtype and u.dtype == torch.float32
+    assert (out.double() - want).abs().max() <= 2e-2
