@@ -56,8 +56,8 @@ def _runtime_comment(sp: dict, Ts: list, on_gpu: bool) -> str:
     if mg and ml:
         text += (f"Memory at T={big}: minGRU {mg['mem_ratio']:.2f}x and minLSTM {ml['mem_ratio']:.2f}x the "
                  "GRUCell/LSTMCell loop's (paper: ~1.88x on GPU, which it attributes to the parallel "
-                 "scan's larger computational graph; the default `chunked` backend used here saves fewer "
-                 "tensors).")
+                 "scan's larger computational graph; our scan backends save only their inputs, the states "
+                 "and h0 for backward, never the log-space intermediates).")
     return text
 
 
