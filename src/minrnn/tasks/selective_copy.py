@@ -16,8 +16,6 @@ batch 64, grad clip 1.0, 400k steps, evaluation on 200 batches of 64 (``--scale 
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from dataclasses import asdict, dataclass
 
@@ -25,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.trainer import TrainConfig, fit, set_seed
 
 __all__ = ["SelectiveCopyConfig", "SelectiveCopyModel", "make_batch", "run", "main", "PRESETS"]
@@ -141,21 +140,10 @@ def run(config: SelectiveCopyConfig | dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: ``minrnn train selective_copy --mixer mingru --scale cpu [--steps N] ...``; prints JSON."""
-    p = argparse.ArgumentParser(prog="minrnn train selective_copy", description=__doc__.splitlines()[0])
-    p.add_argument("--scale", choices=sorted(PRESETS), default="cpu")
-    for f, typ in (("mixer", str), ("seq_len", int), ("n_tokens", int), ("n_layers", int), ("d_model", int),
-                   ("expansion", float), ("steps", int), ("batch_size", int), ("lr", float), ("seed", int),
-                   ("eval_batches", int), ("max_seconds", float)):
-        p.add_argument("--" + f.replace("_", "-"), dest=f, type=typ, default=None)
-    p.add_argument("--out", default=None, help="write the result JSON here")
-    a = p.parse_args(argv)
-    kw = dict(PRESETS[a.scale])
-    kw.update({k: v for k, v in vars(a).items() if k not in ("scale", "out") and v is not None})
-    r = run(kw)
-    text = json.dumps(r, indent=1)
-    if a.out:
-        with open(a.out, "w") as fh:
-            fh.write(text)
-    print(json.dumps({"mixer": r["config"]["mixer"], "accuracy": r["accuracy"],
-                      "wall_time_s": r["wall_time_s"]}))
-    return 0
+    return preset_main(
+        argv, prog="minrnn train selective_copy", description=__doc__.splitlines()[0], presets=PRESETS, run=run,
+        fields=(("mixer", str), ("seq_len", int), ("n_tokens", int), ("n_layers", int), ("d_model", int),
+                ("expansion", float), ("steps", int), ("batch_size", int), ("lr", float), ("seed", int),
+                ("eval_batches", int), ("max_seconds", float)),
+        summarize=lambda r: {"mixer": r["config"]["mixer"], "accuracy": r["accuracy"],
+                             "wall_time_s": r["wall_time_s"]})

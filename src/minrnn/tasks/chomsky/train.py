@@ -11,8 +11,6 @@ The official configuration (``--scale gpu``): d_model 256, 2 layers, expansion 1
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -21,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from minrnn.tasks.chomsky.generators import IGNORE, TASKS, generate
+from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.trainer import TrainConfig, fit, set_seed
 
 __all__ = ["ChomskyConfig", "ChomskyModel", "evaluate", "run", "main", "PRESETS"]
@@ -135,20 +134,10 @@ def run(config: ChomskyConfig | dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: ``minrnn train chomsky --task parity_check --mixer minlstm --scale cpu``; prints JSON."""
-    p = argparse.ArgumentParser(prog="minrnn train chomsky", description=__doc__.splitlines()[0])
-    p.add_argument("--scale", choices=sorted(PRESETS), default="cpu")
-    p.add_argument("--task", choices=sorted(TASKS), default="parity_check")
-    for f, typ in (("mixer", str), ("d_model", int), ("n_layers", int), ("steps", int), ("batch_size", int),
-                   ("lr", float), ("seed", int), ("max_seconds", float)):
-        p.add_argument("--" + f.replace("_", "-"), dest=f, type=typ, default=None)
-    p.add_argument("--out", default=None)
-    a = p.parse_args(argv)
-    kw = dict(PRESETS[a.scale])
-    kw.update({k: v for k, v in vars(a).items() if k not in ("scale", "out") and v is not None})
-    r = run(kw)
-    if a.out:
-        with open(a.out, "w") as fh:
-            json.dump(r, fh, indent=1)
     keys = ("accuracy", "normalized", "in_distribution_accuracy", "wall_time_s")
-    print(json.dumps({k: r[k] for k in keys}))
-    return 0
+    return preset_main(
+        argv, prog="minrnn train chomsky", description=__doc__.splitlines()[0], presets=PRESETS, run=run,
+        choices={"task": (TASKS, "parity_check")},
+        fields=(("mixer", str), ("d_model", int), ("n_layers", int), ("steps", int), ("batch_size", int),
+                ("lr", float), ("seed", int), ("max_seconds", float)),
+        summarize=lambda r: {k: r[k] for k in keys})

@@ -8,13 +8,12 @@ DT uses hand-picked targets). Scores use the local reference returns (see :mod:`
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from dataclasses import asdict, dataclass
 
 import torch
 
+from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.rl.data import SegmentSampler, load_npz, split_episodes
 from minrnn.tasks.rl.evaluate import evaluate_policy, gym_available
 from minrnn.tasks.rl.model import DecisionConfig, DecisionModel
@@ -93,20 +92,10 @@ def run(config: RLConfig | dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: ``minrnn train rl --env hopper --dataset medium --mixer mingru --scale cpu``."""
-    p = argparse.ArgumentParser(prog="minrnn train rl", description=__doc__.splitlines()[0])
-    p.add_argument("--scale", choices=sorted(PRESETS), default="cpu")
-    for f, typ in (("env", str), ("dataset", str), ("mixer", str), ("d_model", int), ("n_layers", int),
-                   ("steps", int), ("batch_size", int), ("lr", float), ("seed", int), ("eval_episodes", int),
-                   ("data_dir", str), ("max_seconds", float)):
-        p.add_argument("--" + f.replace("_", "-"), dest=f, type=typ, default=None)
-    p.add_argument("--out", default=None)
-    a = p.parse_args(argv)
-    kw = dict(PRESETS[a.scale])
-    kw.update({k: v for k, v in vars(a).items() if k not in ("scale", "out") and v is not None})
-    r = run(kw)
-    if a.out:
-        with open(a.out, "w") as fh:
-            json.dump(r, fh, indent=1)
-    print(json.dumps({k: r.get(k) for k in ("score_mean", "score_std", "return_mean", "final_loss",
-                                            "wall_time_s", "eval_skipped") if k in r}))
-    return 0
+    keys = ("score_mean", "score_std", "return_mean", "final_loss", "wall_time_s", "eval_skipped")
+    return preset_main(
+        argv, prog="minrnn train rl", description=__doc__.splitlines()[0], presets=PRESETS, run=run,
+        fields=(("env", str), ("dataset", str), ("mixer", str), ("d_model", int), ("n_layers", int),
+                ("steps", int), ("batch_size", int), ("lr", float), ("seed", int), ("eval_episodes", int),
+                ("data_dir", str), ("max_seconds", float)),
+        summarize=lambda r: {k: r.get(k) for k in keys if k in r})
