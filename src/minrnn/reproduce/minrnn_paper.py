@@ -58,12 +58,11 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
                 for m in ("mingru", "minlstm", "mamba", "transformer") for s in range(seeds or 3)]
     if exp == "chomsky":
         from minrnn.tasks.chomsky.train import PRESETS
-        mixers = ("minlstm", "mingru", "transformer", "lstm") + (() if cpu else ("mamba",))
+        mixers = ("minlstm", "mingru", "transformer", "lstm", "mamba")
         return [dict(PRESETS[scale], task=t, mixer=m, seed=s, progress=False)
                 for t in CHOMSKY_TASKS for m in mixers for s in range(seeds or 3)]
     from minrnn.tasks.rl import PRESETS
-    data = (("hopper", "medium"), ("halfcheetah", "medium")) if cpu else tuple(
-        (e, d) for e in ("halfcheetah", "hopper") for d in ("medium", "medium-replay", "medium-expert"))
+    data = tuple((e, d) for e in ("hopper", "halfcheetah") for d in ("medium", "medium-replay", "medium-expert"))
     rl_mixers = ("mingru", "minlstm", "aaren", "transformer") + (() if cpu else ("mamba",))
     return [dict(PRESETS[scale], env=e, dataset=d, mixer=m, seed=s, progress=False)
             for e, d in data for m in rl_mixers for s in range(seeds or 3)]

@@ -131,11 +131,12 @@ CPU_ROWS = [
     ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
      "d 64, 2 layers, context 64, 600 steps, 3 seeds"],
     ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
-     "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 3 seeds; no Mamba; xLSTM not "
-     "implemented (paper number only)"],
+     "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 3 seeds (Mamba's ran in their "
+     "own lanes, `--where mixer=mamba`); xLSTM not implemented (paper number only)"],
     ["offline RL", "D4RL (gym v2), 9 datasets, 3 seeds, 100k steps",
-     "local gymnasium-v5 data, hopper-medium + halfcheetah-medium, d 64, 2 layers, 800 steps, 5 rollouts, "
-     "3 seeds; Decision Mamba only at GPU scale"],
+     "local gymnasium-v5 data, hopper + halfcheetah x medium / medium-replay / medium-expert, d 64, "
+     "2 layers, 800 steps, 5 rollouts, 3 seeds (medium-replay and medium-expert ran in their own lanes, "
+     "`--where dataset=...`); Decision Mamba only at GPU scale"],
 ]
 CPU_NOTES = "\n\n".join([
     "## What the CPU scale changes (and cuts)",
