@@ -93,24 +93,32 @@ def backends(op: str) -> list[str]:
     return [b.name for b in sorted(_REGISTRY[op].values(), key=lambda b: -b.priority)]
 
 
-def resolve(op: str, name: str, *tensors: torch.Tensor | None) -> Backend:
-    """Return the backend ``name`` of ``op``; ``"auto"`` picks the best one supporting ``tensors``."""
+def _candidates(op: str, name: str) -> list[Backend]:
+    """The backends ``name`` may mean, best first: all of them for ``"auto"``, else the one named."""
     _load()
     table = _REGISTRY[op]
     if not isinstance(name, str):
         raise TypeError(f"backend must be a string, got {type(name).__name__}")
     if name == "auto":
-        for b in sorted(table.values(), key=lambda b: -b.priority):
-            if b.supports(*tensors):
-                return b
-        raise RuntimeError(f"no backend of {op} supports these inputs")
+        return sorted(table.values(), key=lambda b: -b.priority)
     if name not in table:
         raise ValueError(f"backend must be 'auto' or one of {sorted(table)} for {op}, got {name!r}")
-    b = table[name]
-    if not b.supports(*tensors):
-        dev = next((t.device for t in tensors if t is not None), None)
-        raise ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev})")
-    return b
+    return [table[name]]
+
+
+def _unsupported(op: str, name: str, tensors) -> Exception:
+    if name == "auto":
+        return RuntimeError(f"no backend of {op} supports these inputs")
+    dev = next((t.device for t in tensors if t is not None), None)
+    return ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev})")
+
+
+def resolve(op: str, name: str, *tensors: torch.Tensor | None) -> Backend:
+    """Return the backend ``name`` of ``op``; ``"auto"`` picks the best one supporting ``tensors``."""
+    for b in _candidates(op, name):
+        if b.supports(*tensors):
+            return b
+    raise _unsupported(op, name, tensors)
 
 
 _HALF = (torch.float16, torch.bfloat16)
@@ -128,25 +136,12 @@ def select(op: str, name: str, raw: tuple, convert: Callable[[], tuple]) -> tupl
         # float32/float64 go in as they are, unless they are mixed: then all take the accumulation dtype
         args = raw if len({t.dtype for t in raw if t is not None}) == 1 else convert()
         return resolve(op, name, *args), args
-    _load()
-    table = _REGISTRY[op]
-    if not isinstance(name, str):
-        raise TypeError(f"backend must be a string, got {type(name).__name__}")
-    if name == "auto":
-        candidates = sorted(table.values(), key=lambda b: -b.priority)
-    else:
-        if name not in table:
-            raise ValueError(f"backend must be 'auto' or one of {sorted(table)} for {op}, got {name!r}")
-        candidates = [table[name]]
     converted = None
-    for b in candidates:
+    for b in _candidates(op, name):
         if b.native_half and b.supports(*raw):
             return b, raw
         if converted is None:
             converted = convert()
         if b.supports(*converted):
             return b, converted
-    if name == "auto":
-        raise RuntimeError(f"no backend of {op} supports these inputs")
-    dev = next((t.device for t in raw if t is not None), None)
-    raise ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev})")
+    raise _unsupported(op, name, raw)
