@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from minrnn.ops.layout import chunk_last_dim
 from minrnn.ops.validation import check_tensor
 
 
@@ -70,7 +71,7 @@ class MinRNNBase(nn.Module):
         Returns y: (B, T, hidden_size) and the state after the last step (B, inner_size).
         """
         self._check_input(x, 3, "(B, T, input_size)")
-        parts = self.in_proj(x).chunk(self.n_parts, dim=-1)
+        parts = chunk_last_dim(self.in_proj(x), self.n_parts)
         h, h_last = self._scan(parts, self._state(state, x))
         return self._project_out(h), h_last
 

@@ -24,3 +24,46 @@ def row_stride(x: torch.Tensor) -> int:
     """Distance between consecutive rows of a tensor accepted by :func:`rows_view`."""
     B, T, _ = x.shape
     return x.stride(1) if T > 1 or B == 1 else x.stride(0)
+
+
+
+def are_adjacent_chunks(xs: list[torch.Tensor]) -> bool:
+    """Whether ``xs`` (each (B, T, D)) are the consecutive last-dim chunks of one contiguous (B, T, n * D)
+    tensor, i.e. ``src.chunk(n, dim=-1)``."""
+    B, T, D = xs[0].shape
+    n, esize = len(xs), xs[0].element_size()
+    for i, x in enumerate(xs):
+        if (x.shape != xs[0].shape or x.dtype != xs[0].dtype or x.stride(2) != 1
+                or (T > 1 and x.stride(1) != n * D) or (B > 1 and x.stride(0) != T * n * D)
+                or x.data_ptr() != xs[0].data_ptr() + i * D * esize):
+            return False
+    return True
+
+
+class _ChunkLastDim(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, n: int):
+        ctx.shape = x.shape
+        return tuple(x.chunk(n, dim=-1))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grads: torch.Tensor | None):
+        if all(g is not None for g in grads) and grads[0].shape[-1] * len(grads) == ctx.shape[-1]:
+            src = grads[0]._base
+            if (src is not None and src.shape == ctx.shape and src.is_contiguous()
+                    and src.data_ptr() == grads[0].data_ptr() and are_adjacent_chunks(list(grads))):
+                return src, None
+        ref = next(g for g in grads if g is not None)
+        return torch.cat([g if g is not None else torch.zeros_like(ref) for g in grads], dim=-1), None
+
+
+def chunk_last_dim(x: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
+    """``x.chunk(n, dim=-1)`` (views, no copy) whose backward skips the concatenation when the incoming
+    gradients already are the adjacent chunks of one buffer, as the fused kernels write them for inputs
+    that are such chunks (the minGRU/minLSTM layers' projections). ``x``: (..., n * D)."""
+    if x.shape[-1] % n != 0:
+        raise ValueError(f"x must have a last dimension divisible by n={n}, got shape {tuple(x.shape)}")
+    if not x.requires_grad:
+        return tuple(x.chunk(n, dim=-1))
+    return _ChunkLastDim.apply(x, n)

@@ -122,7 +122,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     PP = ctypes.POINTER(ctypes.c_void_p)
     for name in ("scan", "gru", "lstm"):
         getattr(lib, f"mr_{name}_fwd").argtypes = [INT, PP, P, P, P, P, P, I64, I64, INT]
-        getattr(lib, f"mr_{name}_bwd").argtypes = [INT, PP, P, P, P, P, P, PP, P, P, I64, I64, INT]
+        getattr(lib, f"mr_{name}_bwd").argtypes = [INT, PP, P, P, P, P, P, PP, I64, P, P, I64, I64, INT]
     for name in ("mr_aaren_fwd", "mr_aaren_bwd"):
         getattr(lib, name).argtypes = [INT, PP, INT, P, I64, I64, I64, INT]
     for fn in ("scan", "gru", "lstm", "aaren"):

@@ -180,6 +180,7 @@ void gated_fwd(const T* const* in, const int64_t* xs, const T* h0, T* h, T* hlas
       T* ht = h + base;
       const T* p[NIN];
       for (int i = 0; i < NIN; ++i) p[i] = in[i] + t * xs[i] + d0;
+#pragma omp simd
       for (int64_t j = 0; j < w; ++j) {
         T a, b;
         Op<T>::coef(p, j, a, b);
@@ -193,7 +194,7 @@ void gated_fwd(const T* const* in, const int64_t* xs, const T* h0, T* h, T* hlas
 
 template <typename T, template <typename> class Op, int NIN>
 void gated_bwd(const T* const* in, const int64_t* xs, const T* h, const T* h0, const T* gh, const T* glast,
-               T* const* out, T* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {
+               T* const* out, int64_t os, T* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {
   const int64_t DB = block_width(N, D, nth), nb = (D + DB - 1) / DB;
   parallel_items(N * nb, nth, [&](int64_t it) {
     const int64_t n = it / nb, d0 = (it % nb) * DB, w = std::min(DB, D - d0);
@@ -211,7 +212,7 @@ void gated_bwd(const T* const* in, const int64_t* xs, const T* h, const T* h0, c
       T* q[NIN];
       for (int i = 0; i < NIN; ++i) {
         p[i] = in[i] + t * xs[i] + d0;
-        q[i] = out[i] + base;
+        q[i] = out[i] + t * os + d0;
       }
       // Time runs backwards here, which the hardware prefetchers follow poorly: fetch PF rows ahead.
       if (t - PF > start) {
@@ -221,6 +222,7 @@ void gated_bwd(const T* const* in, const int64_t* xs, const T* h, const T* h0, c
           __builtin_prefetch(hp - PF * D + j);
         }
       }
+#pragma omp simd
       for (int64_t j = 0; j < w; ++j) {
         const T gj = ghp[j] + anext[j] * g[j];
         g[j] = gj;
@@ -343,11 +345,11 @@ void aaren_bwd(const T* s, const T* v, const T* o, const T* m_all, const T* u_al
   }                                                                                                           \
   template <typename T>                                                                                       \
   void NAME##_bwd_t(const void* const* in, const int64_t* xs, const void* h, const void* h0, const void* gh, \
-                    const void* gl, void* const* out, void* gh0, const int64_t* cu, int64_t N, int64_t D,     \
-                    int nth) {                                                                                \
+                    const void* gl, void* const* out, int64_t os, void* gh0, const int64_t* cu, int64_t N,    \
+                    int64_t D, int nth) {                                                                     \
     gated_bwd<T, OP, NIN>(reinterpret_cast<const T* const*>(in), xs, static_cast<const T*>(h),                 \
                           static_cast<const T*>(h0), static_cast<const T*>(gh), static_cast<const T*>(gl),    \
-                          reinterpret_cast<T* const*>(out), static_cast<T*>(gh0), cu, N, D, nth);             \
+                          reinterpret_cast<T* const*>(out), os, static_cast<T*>(gh0), cu, N, D, nth);         \
   }                                                                                                           \
   extern "C" void mr_##NAME##_fwd(int dbl, const void* const* in, const int64_t* xs, const void* h0, void* h,  \
                                   void* hl, const int64_t* cu, int64_t N, int64_t D, int nth) {               \
@@ -356,9 +358,9 @@ void aaren_bwd(const T* s, const T* v, const T* o, const T* m_all, const T* u_al
   }                                                                                                           \
   extern "C" void mr_##NAME##_bwd(int dbl, const void* const* in, const int64_t* xs, const void* h,           \
                                   const void* h0, const void* gh, const void* gl, void* const* out,           \
-                                  void* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {              \
-    if (dbl) NAME##_bwd_t<double>(in, xs, h, h0, gh, gl, out, gh0, cu, N, D, nth);                            \
-    else NAME##_bwd_t<float>(in, xs, h, h0, gh, gl, out, gh0, cu, N, D, nth);                                 \
+                                  int64_t os, void* gh0, const int64_t* cu, int64_t N, int64_t D, int nth) {  \
+    if (dbl) NAME##_bwd_t<double>(in, xs, h, h0, gh, gl, out, os, gh0, cu, N, D, nth);                        \
+    else NAME##_bwd_t<float>(in, xs, h, h0, gh, gl, out, os, gh0, cu, N, D, nth);                             \
   }
 
 MR_GATED(scan, Scan, 2)
