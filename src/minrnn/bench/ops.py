@@ -3,8 +3,10 @@
 Sections:
 
 1. ``scan``: ``min_gru`` forward+backward with the fastest backend (``auto``) against one elementwise multiply
-   over a (B, T, D) tensor, the paper's log-space scan (our ``log_space`` backend, the algorithm of
-   lucidrains/minGRU-pytorch), that package's own code when installed (``pip install minGRU-pytorch``), and
+   over a (B, T, D) tensor (``x_multiply``: the multiply allocates its output like any op does;
+   ``x_multiply_prealloc``: it writes into a preallocated one, which leaves out the page faults of fresh memory
+   and so is the pure memory-bandwidth yardstick), the paper's log-space scan (our ``log_space`` backend, the
+   algorithm of lucidrains/minGRU-pytorch), that package's own code when installed (``pip install minGRU-pytorch``), and
    our pure-PyTorch ``chunked`` backend.
 2. ``layer``: MinGRU / MinLSTM layers (expansion 1) forward+backward against their input projection alone
    and against ``torch.nn.GRU`` / ``torch.nn.LSTM`` of the same size.
@@ -130,7 +132,14 @@ def bench_scan(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_re
     cand = torch.randn(B, T, D, generator=g).to(device, dtype).requires_grad_()
     other = torch.randn(B, T, D, generator=g).to(device, dtype)
     fast = registry.select("min_gru", "auto", (gate, cand, None), lambda: (gate, cand, None))[0].name
-    fns = {"elementwise multiply x*y (fwd)": (lambda: gate.detach() * other, repeats)}
+    out = torch.empty_like(other)
+    fns = {
+        "elementwise multiply x*y (fwd)": (lambda: gate.detach() * other, repeats),
+        "elementwise multiply into a preallocated output (fwd)": (
+            lambda: torch.mul(gate.detach(), other, out=out),
+            repeats,
+        ),
+    }
     candidates = [
         (f"min_gru {fast} (auto)", fast, repeats),
         ("min_gru chunked", "chunked", slow_repeats),
@@ -149,9 +158,10 @@ def bench_scan(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_re
         )
     res = time_interleaved(fns, device)
     rows = [{"case": k, "seconds": v} for k, v in res.items()]
-    base, fast_t = rows[0]["seconds"], rows[1]["seconds"]
+    base, bandwidth, fast_t = (r["seconds"] for r in rows[:3])
     for r in rows:
-        r.update(section="scan", B=B, T=T, D=D, x_multiply=r["seconds"] / base, x_fast=r["seconds"] / fast_t)
+        r.update(section="scan", B=B, T=T, D=D, x_multiply=r["seconds"] / base,
+                 x_multiply_prealloc=r["seconds"] / bandwidth, x_fast=r["seconds"] / fast_t)
     return rows
 
 
@@ -238,6 +248,7 @@ def _fmt_table(rows: list[dict]) -> str:
         "D",
         "seconds",
         "x_multiply",
+        "x_multiply_prealloc",
         "x_fast",
         "x_projection",
         "x_layer",
@@ -312,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     for T in args.T:
         for D in args.D:
             if "scan" in sections:
-                rows += bench_scan(args.B, T, D, dtype, args.device, args.repeats, args.slow_repeats)
-                print(_fmt_table(rows[-5:]), flush=True)
+                new = bench_scan(args.B, T, D, dtype, args.device, args.repeats, args.slow_repeats)
+                rows += new
+                print(_fmt_table(new), flush=True)
             if "layer" in sections:
                 rows += bench_layer(args.B, T, D, dtype, args.device, args.repeats, args.slow_repeats)
                 print(_fmt_table(rows[-6:]), flush=True)
