@@ -53,7 +53,7 @@ if not INTERPRET and not ON_GPU:
             fn = getattr(gated_kernels, kernel)
             consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32}
             acc_args = ("H0", "HL", "GL", "DH0")
-            scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32"}
+            scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "SO": "i32"}
         else:
             fn = getattr(aaren_kernels, kernel)
             consts = {"HAS_STATE": bool(mode), "BLOCK_T": 64, "BLOCK_V": 16}
@@ -153,13 +153,18 @@ else:
         if op == "linear_scan":
             base[..., :16] = base[..., :16].tanh()
         h0 = torch.randn(2, 16, dtype=torch.float64, device=DEV)
+        from minrnn.ops.layout import chunk_last_dim
+
         res = {}
         for backend in ("triton", "reference"):
-            proj = base.clone().requires_grad_()
-            h, last = getattr(F, op)(*proj.chunk(n, dim=-1), h0, backend=backend)
-            (h.sin().sum() + last.sum()).backward()
-            res[backend] = [h.detach(), last.detach(), proj.grad]
-        assert_close_list(res["triton"], res["reference"], torch.float64)
+            for name, chunker in (("chunk", torch.chunk), ("chunk_last_dim", chunk_last_dim)):
+                proj = base.clone().requires_grad_()
+                parts = chunker(proj, n) if name == "chunk_last_dim" else chunker(proj, n, dim=-1)
+                h, last = getattr(F, op)(*parts, h0, backend=backend)
+                (h.sin().sum() + last.sum()).backward()
+                res[backend, name] = [h.detach(), last.detach(), proj.grad]
+        for name in ("chunk", "chunk_last_dim"):
+            assert_close_list(res["triton", name], res["reference", "chunk"], torch.float64)
 
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     @pytest.mark.parametrize("with_state", [False, True])

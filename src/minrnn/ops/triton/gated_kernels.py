@@ -133,6 +133,7 @@ def gated_bwd_kernel(
     S0,
     S1,
     S2,
+    SO,
     MODE: tl.constexpr,
     BLOCK_T: tl.constexpr,
     BLOCK_D: tl.constexpr,
@@ -153,6 +154,7 @@ def gated_bwd_kernel(
         valid = t >= start
         mask = valid[:, None] & dmask[None, :]
         ptr = t[:, None] * D + offs_d[None, :]
+        optr = t[:, None] * SO + offs_d[None, :]  # the gradients' rows are SO apart (chunks of one buffer)
         # a_{t+1}: the coefficient that carries g_{t+1} back to g_t (1 past the end)
         nmask = (valid & (t + 1 < end))[:, None] & dmask[None, :]
         p0 = X0 + t[:, None] * S0 + offs_d[None, :]
@@ -172,22 +174,22 @@ def gated_bwd_kernel(
         x0 = tl.load(p0, mask=mask, other=0.0).to(acc)
         x1 = tl.load(p1, mask=mask, other=0.0).to(acc)
         if MODE == 0:
-            tl.store(DX0 + ptr, (G * hp).to(DX0.dtype.element_ty), mask=mask)
-            tl.store(DX1 + ptr, G.to(DX1.dtype.element_ty), mask=mask)
+            tl.store(DX0 + optr, (G * hp).to(DX0.dtype.element_ty), mask=mask)
+            tl.store(DX1 + optr, G.to(DX1.dtype.element_ty), mask=mask)
         elif MODE == 1:
             z, a = _sig_pair(x0)
             gc, dg = _g(x1)
-            tl.store(DX0 + ptr, (G * z * a * (gc - hp)).to(DX0.dtype.element_ty), mask=mask)
-            tl.store(DX1 + ptr, (G * z * dg).to(DX1.dtype.element_ty), mask=mask)
+            tl.store(DX0 + optr, (G * z * a * (gc - hp)).to(DX0.dtype.element_ty), mask=mask)
+            tl.store(DX1 + optr, (G * z * dg).to(DX1.dtype.element_ty), mask=mask)
         else:
             x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
             d, sfn, sin_ = _lstm_logit(x0, x1)
             z, a = _sig_pair(d)
             gc, dg = _g(x2)
             dd = G * z * a * (gc - hp)
-            tl.store(DX0 + ptr, (-dd * sfn).to(DX0.dtype.element_ty), mask=mask)
-            tl.store(DX1 + ptr, (dd * sin_).to(DX1.dtype.element_ty), mask=mask)
-            tl.store(DX2 + ptr, (G * z * dg).to(DX2.dtype.element_ty), mask=mask)
+            tl.store(DX0 + optr, (-dd * sfn).to(DX0.dtype.element_ty), mask=mask)
+            tl.store(DX1 + optr, (dd * sin_).to(DX1.dtype.element_ty), mask=mask)
+            tl.store(DX2 + optr, (G * z * dg).to(DX2.dtype.element_ty), mask=mask)
     # dL/dh0 = a_start g_start (g itself for an empty sequence)
     smask = dmask & ((offs_d * 0 + end) > start)
     xs0 = tl.load(X0 + start * S0 + offs_d, mask=smask, other=0.0).to(acc)
