@@ -178,3 +178,18 @@ def test_multithreaded_path_with_split_channels(op):
             assert_close_list(run_gated(op, "cpu_fused", args), run_gated(op, "chunked", args), torch.float64)
     finally:
         torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("op", GATED)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_wide_items_use_the_chunked_backward(op, dtype):
+    """Items of >= 128 channels take the chunked backward (forward-order passes over chunks of
+    16384 / width rows): several chunks, a ragged first chunk, a length-1 and an empty sequence, h0 of
+    either sign; against the reference."""
+    args = gated_inputs(op, 1, 200, 300, dtype, seed=5)
+    cu = torch.tensor([0, 1, 1, 58, 200])
+    h0 = torch.randn(4, 300, dtype=dtype, generator=torch.Generator().manual_seed(6)) * 3
+    args = [*args[:-1], h0]
+    assert_close_list(run_gated(op, "cpu_fused", args, cu), run_gated(op, "reference", args, cu), dtype)
+    batch = gated_inputs(op, 4, 130, 160, dtype, seed=7)
+    assert_close_list(run_gated(op, "cpu_fused", batch), run_gated(op, "reference", batch), dtype)
