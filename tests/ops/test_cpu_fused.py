@@ -193,3 +193,19 @@ def test_wide_items_use_the_chunked_backward(op, dtype):
     assert_close_list(run_gated(op, "cpu_fused", args, cu), run_gated(op, "reference", args, cu), dtype)
     batch = gated_inputs(op, 4, 130, 160, dtype, seed=7)
     assert_close_list(run_gated(op, "cpu_fused", batch), run_gated(op, "reference", batch), dtype)
+
+
+@pytest.mark.parametrize("op", GATED)
+def test_kernels_only_matches_the_op(op):
+    """The benchmark helper runs the same kernels as the autograd op."""
+    from minrnn.ops.cpu_fused.ops import kernels_only
+
+    *xs, h0 = gated_inputs(op, 3, 20, 16, torch.float64, seed=9)
+    leaves = [x.clone().requires_grad_() for x in xs]
+    h, _ = getattr(F, op)(*leaves, h0, backend="cpu_fused")
+    h.backward(torch.ones_like(h))
+    run = kernels_only(op, xs, h0, torch.ones_like(h))
+    run()
+    torch.testing.assert_close(run.buffers["h"], h.detach(), rtol=0, atol=0)
+    for got, leaf in zip(run.buffers["grads"], leaves):
+        torch.testing.assert_close(got, leaf.grad, rtol=0, atol=0)

@@ -150,6 +150,13 @@ def bench_scan(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_re
             _fwd_bwd(lambda b=backend: MF.min_gru(gate, cand, backend=b)[0], [gate, cand]),
             reps,
         )
+    if fast == "cpu_fused" and dtype in (torch.float32, torch.float64):
+        from minrnn.ops.cpu_fused.ops import kernels_only
+
+        fns["min_gru cpu_fused kernels only (preallocated buffers) fwd+bwd"] = (
+            kernels_only("min_gru", [gate, cand], torch.zeros(B, D, dtype=dtype), torch.ones_like(other)),
+            repeats,
+        )
     lucid = _mingru_pytorch()
     if lucid is not None:
         fns["min_gru minGRU-pytorch (lucidrains) fwd+bwd"] = (

@@ -182,3 +182,29 @@ def aaren(scores: torch.Tensor, values: torch.Tensor, state, cu_seqlens: torch.T
     m0, u0, w0 = state if state is not None else (None, None, None)
     o, m, u, w = _AarenFn.apply(cu, state is not None, s, v, m0, u0, w0)
     return o.view(values.shape), (m, u, w)
+
+
+def kernels_only(op: str, inputs: list[torch.Tensor], h0: torch.Tensor, grad_h: torch.Tensor):
+    """For benchmarks: a callable running the forward and backward kernels of ``op`` into buffers allocated
+    once here, so its time leaves out allocation (first-touch page faults), autograd and Python dispatch.
+    inputs: (B, T, D) each (contiguous or projection chunks); h0: (B, D); grad_h: (B, T, D). The results
+    of the last call are in ``run.buffers`` (h, grads, grad_h0)."""
+    lib, kernel = library(), _KERNELS[op]
+    xs = [rows_view(x.detach()) for x in inputs]
+    h0, grad_h = h0.detach().contiguous(), grad_h.detach().contiguous()
+    B, T, D = xs[0].shape
+    cu = _offsets(B, T, None)
+    h = torch.empty(B, T, D, dtype=xs[0].dtype)
+    h_last, grad_last, grad_h0 = torch.empty_like(h0), torch.zeros_like(h0), torch.empty_like(h0)
+    grads = [torch.empty_like(h) for _ in xs]
+    dbl, threads = int(h.dtype == torch.float64), _threads(h.numel())
+    ins, strides, outs = _ptrs(*xs), _row_strides(xs), _ptrs(*grads)
+    fwd, bwd = getattr(lib, f"mr_{kernel}_fwd"), getattr(lib, f"mr_{kernel}_bwd")
+
+    def run() -> None:
+        fwd(dbl, ins, strides, h0.data_ptr(), h.data_ptr(), h_last.data_ptr(), cu.data_ptr(), B, D, threads)
+        bwd(dbl, ins, strides, h.data_ptr(), h0.data_ptr(), grad_h.data_ptr(), grad_last.data_ptr(), outs, D,
+            grad_h0.data_ptr(), cu.data_ptr(), B, D, threads)
+
+    run.buffers = {"h": h, "grads": grads, "grad_h0": grad_h0}  # type: ignore[attr-defined]
+    return run
