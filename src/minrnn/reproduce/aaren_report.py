@@ -11,6 +11,8 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from minrnn.reproduce.stats import summary as seed_summary
+
 TPP_PAPER_MAP = {"wikipedia": "Wiki", "reddit": "Reddit", "taxi": "Taxi"}
 ON_PAR_REL = 0.05   # relative gap of the means counted as "on par" when the std-based test is inconclusive
 KINDS = ("aaren", "transformer")
@@ -60,12 +62,8 @@ def _load(path: Path):
 
 
 def mean_std(xs) -> tuple[float, float, int]:
-    xs = [float(x) for x in xs if x is not None and math.isfinite(float(x))]
-    if not xs:
-        return float("nan"), float("nan"), 0
-    m = sum(xs) / len(xs)
-    s = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
-    return m, s, len(xs)
+    """Mean, sample std and count over the runs that reported a finite value."""
+    return seed_summary(xs, drop_missing=True)
 
 
 def fmt(ms, digits=4) -> str:

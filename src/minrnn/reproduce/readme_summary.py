@@ -17,7 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from minrnn.reproduce import aaren_report
-from minrnn.reproduce.report import PAPER, fmt, md_table, mean_std
+from minrnn.reproduce.report import PAPER, fmt, md_table
+from minrnn.reproduce.stats import mean_std
 
 BEGIN, END = "<!-- RESULTS -->", "<!-- /RESULTS -->"
 NAMES = {"mingru": "minGRU", "minlstm": "minLSTM", "mamba": "Mamba", "transformer": "Transformer",

@@ -11,11 +11,10 @@ import json
 import math
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
-__all__ = ["CPU_NOTES", "PAPER", "md_table", "fmt", "mean_std", "machine_info", "bar_plot", "load_json",
+__all__ = ["CPU_NOTES", "PAPER", "md_table", "fmt", "machine_info", "bar_plot", "load_json",
            "save_json"]
 
 PAPER = {
@@ -41,14 +40,6 @@ def fmt(x, nd: int = 2) -> str:
     if isinstance(x, int):
         return str(x)
     return f"{x:.{nd}f}"
-
-
-def mean_std(xs) -> tuple[float, float]:
-    """Mean and population std of a non-empty list (std 0 for one value)."""
-    xs = [float(x) for x in xs]
-    if not xs:
-        return float("nan"), float("nan")
-    return statistics.fmean(xs), (statistics.pstdev(xs) if len(xs) > 1 else 0.0)
 
 
 def md_table(headers: list[str], rows: list[list]) -> str:
@@ -147,4 +138,4 @@ CPU_NOTES = "\n\n".join([
     md_table(["experiment", "paper (`--scale gpu`)", "CPU scale (`--scale cpu`)"], CPU_ROWS),
     "So absolute numbers are not comparable with the paper; where the paper makes a relative claim "
     "(min-RNNs vs sequential RNNs in speed, vs Mamba/Transformer in quality) the tables test that claim at "
-    "small scale."])
+    "small scale. Every \"mean ± std\" is over seeds, with the sample standard deviation (n - 1)."])

@@ -6,7 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from minrnn.bench.runtime import PAIRS
-from minrnn.reproduce.report import CPU_NOTES, PAPER, bar_plot, fmt, md_table, mean_std
+from minrnn.reproduce.report import CPU_NOTES, PAPER, bar_plot, fmt, md_table
+from minrnn.reproduce.stats import mean_std
 
 __all__ = ["render", "summary", "rl_summary"]
 
