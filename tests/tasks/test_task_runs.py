@@ -5,14 +5,15 @@ from torch import nn
 
 from minrnn.tasks import selective_copy
 from minrnn.tasks.chomsky import run as chomsky_run
-from minrnn.tasks.trainer import TrainConfig, fit, set_seed
+from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.train.core import seed_everything
 
 TINY_SC = dict(seq_len=24, n_tokens=4, d_model=16, expansion=1.0, n_layers=1, steps=3, batch_size=4,
                eval_batches=1, eval_batch_size=4, progress=False)
 
 
 def test_trainer_learns_and_tracks_best():
-    g = set_seed(0)
+    g = seed_everything(0)
     model = nn.Linear(3, 1)
     w = torch.tensor([[1.0, -2.0, 0.5]])
 

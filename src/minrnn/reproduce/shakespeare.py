@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from minrnn.tasks.trainer import TrainConfig, fit, set_seed
+from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.train.core import seed_everything
 
 __all__ = ["ShakespeareConfig", "load_text", "run", "PRESETS"]
 
@@ -73,7 +74,7 @@ def run(config: ShakespeareConfig | dict) -> dict:
     data = torch.tensor([lut[c] for c in text], dtype=torch.long)
     n = int(0.9 * len(data))
     train, val = data[:n], data[n:]
-    g = set_seed(cfg.seed)
+    g = seed_everything(cfg.seed)
     model = CausalLM(LMConfig(vocab_size=len(chars), backbone=BackboneConfig(
         mixer=cfg.mixer, d_model=cfg.d_model, n_layers=cfg.n_layers, expansion=cfg.expansion,
         num_heads=cfg.num_heads, conv_kernel=cfg.conv_kernel, dropout=cfg.dropout)))

@@ -21,7 +21,8 @@ from torch import nn
 
 from minrnn.data.uea import UEA_DATASETS, load_uea, pad_batch
 from minrnn.tasks.encoders import CausalEncoder, EncoderConfig, count_parameters
-from minrnn.tasks.fit import FitConfig, add_common_args, common_from_args, fit, seed_everything, write_result
+from minrnn.tasks.fit import FitConfig, add_common_args, common_from_args, fit, write_result
+from minrnn.train.core import seed_everything
 
 
 @dataclass

@@ -3,20 +3,20 @@
 ``fit`` runs Adam with gradient clipping for ``epochs`` epochs (at most ``max_steps`` steps each), evaluates
 ``val_fn`` after every epoch, keeps the parameters with the best validation score (lower is better) and
 stops early after ``patience`` epochs without improvement. Batches come from a callable so each task keeps
-its own data layout.
+its own data layout. The optimizer step comes from :mod:`minrnn.train.core`, shared with the other loops.
 """
 
 from __future__ import annotations
 
 import copy
-import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from torch import nn
+
+from minrnn.train.core import optimizer_step
 
 
 @dataclass
@@ -41,13 +41,6 @@ class FitConfig:
         return asdict(self)
 
 
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (CPU runs are then deterministic)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def fit(model: nn.Module, loss_fn: Callable[[object], torch.Tensor],
         batches: Callable[[int], Iterable[object]], val_fn: Callable[[], float] | None, cfg: FitConfig,
         log: Callable[[str], None] | None = None) -> dict:
@@ -67,14 +60,8 @@ def fit(model: nn.Module, loss_fn: Callable[[object], torch.Tensor],
         for step, batch in enumerate(batches(epoch)):
             if cfg.max_steps and step >= cfg.max_steps:
                 break
-            opt.zero_grad(set_to_none=True)
             loss = loss_fn(batch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite training loss at epoch {epoch} step {step}")
-            loss.backward()
-            if cfg.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
+            optimizer_step(model, opt, loss, cfg.grad_clip, f"epoch {epoch} step {step}")
             total, n = total + loss.item(), n + 1
         model.eval()
         with torch.no_grad():

@@ -19,8 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from minrnn.tasks.encoders import CausalEncoder, EncoderConfig, count_parameters
-from minrnn.tasks.fit import FitConfig, add_common_args, common_from_args, fit, seed_everything, write_result
+from minrnn.tasks.fit import FitConfig, add_common_args, common_from_args, fit, write_result
 from minrnn.tasks.forecasting_data import FORECAST_DATASETS, load_splits, n_windows, windows
+from minrnn.train.core import seed_everything
 
 HORIZONS = (96, 192, 336, 720)
 

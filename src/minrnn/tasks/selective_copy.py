@@ -24,7 +24,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from minrnn.tasks.preset_cli import preset_main
-from minrnn.tasks.trainer import TrainConfig, fit, set_seed
+from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.train.core import seed_everything
 
 __all__ = ["SelectiveCopyConfig", "SelectiveCopyModel", "make_batch", "run", "main", "PRESETS"]
 
@@ -121,7 +122,7 @@ def run(config: SelectiveCopyConfig | dict) -> dict:
     """Train and evaluate one model; returns {"config", "accuracy", "train": TrainResult dict (no per-step
     losses), "wall_time_s"}."""
     cfg = config if isinstance(config, SelectiveCopyConfig) else SelectiveCopyConfig(**config)
-    g = set_seed(cfg.seed)
+    g = seed_everything(cfg.seed)
     model = SelectiveCopyModel(cfg)
     t0 = time.perf_counter()
     tc = TrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip,

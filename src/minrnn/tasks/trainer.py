@@ -1,47 +1,37 @@
-"""A small generic supervised training loop shared by the task modules.
+"""The fixed-step training loop of the minRNN-paper tasks (selective copying, formal languages, offline RL,
+the Shakespeare reproduction). Seeding, the learning-rate schedule and the optimizer step come from
+:mod:`minrnn.train.core`, shared with the other two loops.
 
 API (kept deliberately small)::
 
-    from minrnn.tasks.trainer import TrainConfig, fit, set_seed
+    from minrnn.tasks.trainer import TrainConfig, fit
     result = fit(model, batch_fn, loss_fn, TrainConfig(steps=1000, lr=3e-4), eval_fn=None)
 
 - ``batch_fn(step: int) -> batch`` returns any object (tensor, tuple, dict) for training step ``step``.
 - ``loss_fn(model, batch) -> (loss: Tensor scalar, n_items: int)``; ``n_items`` is what throughput counts
   (tokens, sequences...).
-- ``eval_fn(model) -> dict[str, float]`` is called every ``eval_every`` steps and at the end, with the
-model in
+- ``eval_fn(model) -> dict[str, float]`` is called every ``eval_every`` steps and at the end, with the model in
   eval mode and gradients off; if it returns a key named ``cfg.monitor`` the best value (minimised when
   ``cfg.monitor_mode == "min"``) and its step are tracked.
 
-The optimiser is AdamW(lr, betas=(0.9, 0.999), weight_decay) with gradient-norm clipping and an optional
-linear
-warm-up followed by cosine decay to ``lr * min_lr_ratio``. Progress goes to a tqdm bar (loss, items/s, ETA).
+The optimiser is AdamW(lr, betas, weight_decay) with gradient-norm clipping and an optional linear warm-up
+followed by cosine decay to ``lr * min_lr_ratio``; a nan/inf loss stops the run with FloatingPointError.
+Progress goes to a tqdm bar (loss, items/s, ETA).
 """
 
 from __future__ import annotations
 
-import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TrainConfig", "TrainResult", "fit", "set_seed"]
+from minrnn.train.core import lr_factor, optimizer_step
 
-
-def set_seed(seed: int) -> torch.Generator:
-    """Seed python, numpy and torch; return a torch.Generator seeded with ``seed`` for data sampling."""
-    if not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
+__all__ = ["TrainConfig", "TrainResult", "fit"]
 
 
 @dataclass
@@ -90,16 +80,6 @@ class TrainResult:
         return asdict(self)
 
 
-def _lr_factor(step: int, cfg: TrainConfig) -> float:
-    if cfg.warmup_steps > 0 and step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
-    if not cfg.cosine:
-        return 1.0
-    span = max(1, cfg.steps - cfg.warmup_steps)
-    prog = min(1.0, (step - cfg.warmup_steps) / span)
-    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * prog))
-
-
 def _evaluate(model: nn.Module, eval_fn, step: int) -> dict:
     was_training = model.training
     model.eval()
@@ -117,7 +97,8 @@ def fit(model: nn.Module, batch_fn: Callable[[int], Any], loss_fn: Callable[[nn.
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, cfg))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(s, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio, cfg.cosine))
     try:
         from tqdm.auto import tqdm
         bar = tqdm(total=cfg.steps, desc=cfg.desc, disable=not cfg.progress, mininterval=2.0, leave=False)
@@ -138,11 +119,7 @@ def fit(model: nn.Module, batch_fn: Callable[[int], Any], loss_fn: Callable[[nn.
     for step in range(cfg.steps):
         batch = batch_fn(step)
         loss, n = loss_fn(model, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        optimizer_step(model, opt, loss, cfg.grad_clip, f"step {step}")
         sched.step()
         items += int(n)
         res.losses.append(float(loss.detach()))

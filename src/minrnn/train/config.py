@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from minrnn.models.config import dataclass_from_dict
+from minrnn.train.core import lr_factor
 
 
 @dataclass
@@ -59,11 +60,4 @@ class TrainConfig:
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Learning rate for optimizer step ``step`` (0-based): linear warmup over ``warmup_steps``, then cosine
     from ``lr`` down to ``lr * min_lr_ratio`` at ``steps``."""
-    import math
-
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    span = max(1, cfg.steps - cfg.warmup_steps)
-    frac = min(1.0, (step - cfg.warmup_steps) / span)
-    lo = cfg.lr * cfg.min_lr_ratio
-    return lo + 0.5 * (cfg.lr - lo) * (1 + math.cos(math.pi * frac))
+    return cfg.lr * lr_factor(step, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio)

@@ -18,6 +18,7 @@ from torch import nn
 
 from minrnn.train import checkpoint as ck
 from minrnn.train.config import TrainConfig, lr_at
+from minrnn.train.core import optimizer_step
 from minrnn.train.distributed import DistInfo, all_reduce_mean, barrier, setup, teardown
 
 CKPT_DIR, METRICS, CURVE, RUN_CONFIG = "checkpoint", "metrics.jsonl", "loss.png", "config.json"
@@ -138,13 +139,7 @@ def _fit(model, cfg, out, device, info, train_batch, eval_batches, loss_fn, run_
         batch = _move(train_batch(step, rows), device)
         with amp:
             loss = loss_fn(net, batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        optimizer_step(model, opt, loss, cfg.grad_clip, f"step {step}")
         acc += loss.detach().float()
         n_acc += 1
         tok += tokens_per_step or 0

@@ -20,7 +20,8 @@ from torch.nn import functional as F
 
 from minrnn.tasks.chomsky.generators import IGNORE, TASKS, generate
 from minrnn.tasks.preset_cli import preset_main
-from minrnn.tasks.trainer import TrainConfig, fit, set_seed
+from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.train.core import seed_everything
 
 __all__ = ["ChomskyConfig", "ChomskyModel", "evaluate", "run", "main", "PRESETS"]
 
@@ -114,7 +115,7 @@ def evaluate(model: nn.Module, cfg: ChomskyConfig, seed: int) -> dict:
 def run(config: ChomskyConfig | dict) -> dict:
     """Train one model and evaluate it on the longer lengths; returns a JSON-able dict."""
     cfg = config if isinstance(config, ChomskyConfig) else ChomskyConfig(**config)
-    g = set_seed(cfg.seed)
+    g = seed_everything(cfg.seed)
     model = ChomskyModel(cfg)
     lengths = torch.randint(cfg.train_min_len, cfg.train_max_len + 1, (cfg.steps,), generator=g).tolist()
     t0 = time.perf_counter()

@@ -17,7 +17,8 @@ from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.rl.data import SegmentSampler, load_npz, split_episodes
 from minrnn.tasks.rl.evaluate import evaluate_policy, gym_available
 from minrnn.tasks.rl.model import DecisionConfig, DecisionModel
-from minrnn.tasks.trainer import TrainConfig, fit, set_seed
+from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.train.core import seed_everything
 
 __all__ = ["RLConfig", "run", "main", "PRESETS"]
 
@@ -59,7 +60,7 @@ PRESETS = {
 def run(config: RLConfig | dict) -> dict:
     """Train, then roll out; returns config, training summary and (if gymnasium is present) scores."""
     cfg = config if isinstance(config, RLConfig) else RLConfig(**config)
-    g = set_seed(cfg.seed)
+    g = seed_everything(cfg.seed)
     eps = split_episodes(load_npz(cfg.env, cfg.dataset, cfg.data_dir))
     sampler = SegmentSampler(eps, K=cfg.K, rtg_scale=cfg.rtg_scale)
     model = DecisionModel(DecisionConfig(obs_dim=sampler.obs_dim, act_dim=sampler.act_dim, mixer=cfg.mixer,

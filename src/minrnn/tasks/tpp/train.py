@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from minrnn.tasks.encoders import EncoderConfig, count_parameters
-from minrnn.tasks.fit import FitConfig, add_common_args, common_from_args, fit, seed_everything, write_result
+from minrnn.tasks.fit import FitConfig, add_common_args, common_from_args, fit, write_result
 from minrnn.tasks.tpp.data import TPP_DATASETS, TPPData, collate, load_tpp, time_stats
 from minrnn.tasks.tpp.model import NeuralTPP
+from minrnn.train.core import seed_everything
 
 
 @dataclass
