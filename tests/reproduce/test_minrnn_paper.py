@@ -62,3 +62,13 @@ def test_merge_extra_seeds(tmp_path):
                                 overrides=dict(tiny, seed=5))
     merged = minrnn_paper.merge_runs("selective_copy", tmp_path / "a", [tmp_path / "b", tmp_path / "b"])
     assert sorted(r["config"]["seed"] for r in merged["runs"]) == [0, 5]
+
+
+def test_resume_runs_only_the_missing_configs(tmp_path, capsys):
+    first = minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=1, overrides=TINY)
+    assert len(first["runs"]) == 1
+    again = minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=2, overrides=TINY, resume=True)
+    assert len(again["runs"]) == 2 and again["runs"][0] == first["runs"][0]
+    assert "saved already (--resume)" in capsys.readouterr().out
+    fresh = minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=1, overrides=TINY)
+    assert len(fresh["runs"]) == 1  # without --resume the experiment starts over

@@ -80,18 +80,28 @@ def _runner(exp: str):
     return run
 
 
+def _done(cfg: dict, runs: list[dict]) -> bool:
+    """Whether a saved run has exactly the values of ``cfg`` (its config may hold more keys: defaults)."""
+    return any(all(r.get("config", {}).get(k) == v for k, v in cfg.items()) for r in runs)
+
+
 def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None,
                    limit: int | None = None, overrides: dict | None = None,
-                   where: dict | None = None) -> dict:
+                   where: dict | None = None, resume: bool = False) -> dict:
     """Run every config of ``plan(exp, scale)`` that matches ``where`` (e.g. {"mixer": "mamba"}), the first
     ``limit`` only if given; ``overrides`` replaces config keys that a config has (e.g. {"steps": 5}).
-    Saves the JSON after every run."""
+    Saves the JSON after every run. ``resume``: keep the runs already saved in that JSON (same scale) and
+    run only the missing configs, so an interrupted reproduction continues where it stopped."""
     t0 = time.perf_counter()
     (out_dir / "data").mkdir(parents=True, exist_ok=True)
     configs = [c for c in plan(exp, scale, seeds) if all(c.get(k) == v for k, v in (where or {}).items())]
     configs = [{**c, **{k: v for k, v in (overrides or {}).items() if k in c}} for c in configs[:limit]]
     result = {"experiment": exp, "scale": scale, "machine": machine_info(), "runs": []}
     path = out_dir / "data" / f"minrnn_{exp}.json"
+    saved = load_json(path) if resume and exp != "runtime" else None
+    if saved is not None and saved.get("scale") == scale:
+        result = saved
+        t0 -= float(saved.get("wall_time_s", 0.0))
     if exp == "runtime":
         from minrnn.bench import runtime
         cfg = dict(configs[0])
@@ -106,6 +116,9 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
             group = cfg.pop("group", None)
             label = ", ".join(f"{k}={cfg[k]}" for k in ("task", "env", "dataset", "mixer", "n_layers", "seed")
                               if k in cfg)
+            if resume and _done(cfg, result["runs"]):
+                print(f"[{exp} {i + 1}/{len(configs)}] {label}: saved already (--resume)", flush=True)
+                continue
             print(f"[{exp} {i + 1}/{len(configs)}] {label} ...", flush=True)
             r = run(cfg)
             if group:
@@ -184,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="run only the planned configs with these values, e.g. --where mixer=mamba")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--report-only", action="store_true", help="only rebuild the markdown from saved JSON")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the runs already in OUT's JSON and run only the missing ones (after a crash)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="append the runs saved under these output folders to OUT's JSON (for --only EXPs), "
                         "then rebuild the report")
@@ -200,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"=== {exp} ({a.scale}) ===", flush=True)
             t0 = time.perf_counter()
             try:
-                run_experiment(exp, a.scale, out, a.seeds, a.limit, overrides, where)
+                run_experiment(exp, a.scale, out, a.seeds, a.limit, overrides, where, resume=a.resume)
             except (ImportError, FileNotFoundError, ValueError) as e:
                 print(f"!!! {exp} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
             print(f"=== {exp} took {time.perf_counter() - t0:.0f}s ===", flush=True)
