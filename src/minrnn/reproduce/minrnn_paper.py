@@ -63,7 +63,7 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
                 for t in CHOMSKY_TASKS for m in mixers for s in range(seeds or 3)]
     from minrnn.tasks.rl import PRESETS
     data = tuple((e, d) for e in ("hopper", "halfcheetah") for d in ("medium", "medium-replay", "medium-expert"))
-    rl_mixers = ("mingru", "minlstm", "aaren", "transformer") + (() if cpu else ("mamba",))
+    rl_mixers = ("mingru", "minlstm", "aaren", "transformer", "mamba")
     return [dict(PRESETS[scale], env=e, dataset=d, mixer=m, seed=s, progress=False)
             for e, d in data for m in rl_mixers for s in range(seeds or 3)]
 

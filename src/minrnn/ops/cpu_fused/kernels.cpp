@@ -211,8 +211,8 @@ void gated_fwd(const T* const* in, const int64_t* xs, const T* h0, T* h, T* hlas
 // GatedBwd::chunked: time chunks of K rows, latest chunk first, three passes per chunk whose global reads and writes
 //   all go forwards: (1) a_t and dL/dh_t into local buffers A, G (L1/L2-resident); (2) backwards over the local
 //   buffers only: G_t += a_{t+1} G_{t+1}; (3) the input gradients from G_t, h_{t-1} and the inputs. It
-//   recomputes a_t once more, so it pays off only where memory is the limit: wide items (measured at B=16,
-//   T=2048: 1.4x faster backward at 256 channels per item, 1.7x slower at 64).
+//   recomputes a_t once more, so it pays off only where memory is the limit: wide items (A/B on the 2-core
+//   EPYC VM at B=16, T=2048: 1.3x faster backward at 256 channels per item, 1.7x slower at 64).
 constexpr int64_t PF = 4;               // rows prefetched ahead by reverse_rows
 constexpr int64_t CHUNK_ELEMS = 16384;  // chunked: rows per chunk = CHUNK_ELEMS / channels per item
 constexpr int64_t CHUNKED_MIN_W = 128;  // items at least this wide use chunked
