@@ -38,6 +38,9 @@ def test_plan_covers_paper():
            for c in minrnn_paper.plan("selective_copy", "gpu")]
     assert all(c.seq_len == 4096 and c.steps == 400_000 and c.d_model == 64 for c in gpu)
     assert len({c["task"] for c in minrnn_paper.plan("chomsky", "cpu")}) == 7
+    rl = minrnn_paper.plan("rl", "cpu")
+    assert {c["mixer"] for c in rl} == {"mingru", "minlstm", "aaren", "transformer", "mamba"}
+    assert len({(c["env"], c["dataset"]) for c in rl}) == 6
     with pytest.raises(ValueError, match="exp"):
         minrnn_paper.plan("nope", "cpu")
 

@@ -127,7 +127,7 @@ CPU_ROWS = [
     ["offline RL", "D4RL (gym v2), 9 datasets, 3 seeds, 100k steps",
      "local gymnasium-v5 data, hopper + halfcheetah x medium / medium-replay / medium-expert, d 64, "
      "2 layers, 800 steps, 5 rollouts, 3 seeds (medium-replay and medium-expert ran in their own lanes, "
-     "`--where dataset=...`); Decision Mamba only at GPU scale"],
+     "`--where dataset=...`; Decision Mamba's in two more, `--where mixer=mamba env=...`)"],
 ]
 CPU_NOTES = "\n\n".join([
     "## What the CPU scale changes (and cuts)",
