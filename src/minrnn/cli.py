@@ -53,8 +53,17 @@ def _load(module: str, func: str = "main"):
     return fn
 
 
+class _HelpShown(Exception):
+    pass
+
+
 def _pick(kind: str, name: str | None, choices) -> str:
-    if name is None or name in ("-h", "--help"):
+    if name in ("-h", "--help"):
+        cmd = {"task": "train"}.get(kind, kind)
+        print(f"usage: minrnn {cmd} {{{'|'.join(choices)}}} [options]\n\n"
+              f"`minrnn {cmd} NAME --help` shows the options of one of them.")
+        raise _HelpShown
+    if name is None:
         raise CLIError(f"{kind} needs one of {', '.join(choices)}")
     key = name.replace("-", "_") if kind != "reproduce" else name
     if key not in choices:
@@ -110,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return int(dispatch(argv) or 0)
+    except _HelpShown:
+        return 0
     except KeyboardInterrupt:
         print("minrnn: interrupted", file=sys.stderr)
         return 130

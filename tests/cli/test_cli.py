@@ -85,3 +85,10 @@ def test_python_dash_m_help():
     res = subprocess.run([sys.executable, "-m", "minrnn", "--help"], capture_output=True, text=True,
                          env={"PYTHONPATH": env_path, "PATH": ""}, timeout=120)
     assert res.returncode == 0 and "train TASK" in res.stdout
+
+
+@pytest.mark.parametrize("cmd,listed", [("bench", "ops|runtime|streaming"), ("train", "lm|selective_copy"),
+                                        ("reproduce", "minrnn-paper|aaren-paper")])
+def test_group_help_lists_the_choices(cmd, listed, capsys):
+    assert main([cmd, "--help"]) == 0
+    assert listed in capsys.readouterr().out
