@@ -75,3 +75,22 @@ def test_resume_runs_only_the_missing_configs(tmp_path, capsys):
     assert "saved already (--resume)" in capsys.readouterr().out
     fresh = minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=1, overrides=TINY)
     assert len(fresh["runs"]) == 1  # without --resume the experiment starts over
+
+
+def test_selective_copy_long_runs_get_their_own_table(tmp_path):
+    from minrnn.reproduce.sections import _selective_copy
+
+    base = dict(seq_len=64, n_tokens=8, vocab=16, d_model=64, expansion=2.0, dropout=0.1, lr=3e-3, batch_size=32,
+                grad_clip=1.0, steps=500, eval_batches=20, eval_batch_size=64, eval_every=0, n_layers=3, seed=0)
+    runs = [{"config": dict(base, mixer=m), "accuracy": a, "group": "main", "wall_time_s": 60,
+             "train": {"evals": [{"step": 500, "accuracy": a}]}} for m, a in (("mingru", 0.4), ("minlstm", 0.5))]
+    runs.append({"config": dict(base, mixer="mingru", steps=5000, eval_every=500), "accuracy": 0.9,
+                 "group": "long", "wall_time_s": 600,
+                 "train": {"evals": [{"step": 500, "accuracy": 0.4}, {"step": 5000, "accuracy": 0.9}]}})
+    d = {"scale": "cpu", "runs": runs, "wall_time_s": 1, "machine": {
+        "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
+    md = _selective_copy(d, tmp_path)
+    assert "**Longer training**" in md and "| step 500 | step 5000 |" in md
+    assert "minGRU: 90.0% after 5000 steps" in md
+    assert "| minGRU | 3 | 40.0 ± 0.0 | 1 |" in md  # the long run stays out of the main table
+    assert "40.0 (1 seed)" in md  # ... and out of the 3-layer ablation cell

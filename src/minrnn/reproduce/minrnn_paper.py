@@ -24,6 +24,7 @@ import torch
 
 from minrnn.reproduce import sections
 from minrnn.reproduce.report import load_json, machine_info, save_json
+from minrnn.reproduce.rl_section import rl_summary
 
 __all__ = ["EXPERIMENTS", "plan", "run_experiment", "main"]
 
@@ -51,6 +52,9 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
                  for s in range(n)]
         runs += [dict(base, mixer=m, n_layers=L, seed=s, group="ablation") for m in ("mingru", "minlstm")
                  for L in (1, 2) for s in range(n)]
+        if cpu:  # does training longer approach "solved"? (the paper's claim); 10x the steps, one seed
+            runs += [dict(base, mixer=m, steps=10 * base["steps"], eval_every=base["steps"], seed=0,
+                          group="long") for m in ("mingru", "minlstm")]
         return runs
     if exp == "shakespeare":
         from minrnn.reproduce.shakespeare import PRESETS
@@ -131,7 +135,7 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
     result["wall_time_s"] = time.perf_counter() - t0
     save_json(result, path)
     if exp == "rl":
-        save_json(sections.rl_summary(result), out_dir / "data" / "rl.json")
+        save_json(rl_summary(result), out_dir / "data" / "rl.json")
     return result
 
 
@@ -157,7 +161,7 @@ def merge_runs(exp: str, out_dir: Path, others: list[Path]) -> dict:
         base.setdefault("merged_from", []).append({"dir": str(other), "machine": d["machine"]})
     save_json(base, path)
     if exp == "rl":
-        save_json(sections.rl_summary(base), out_dir / "data" / "rl.json")
+        save_json(rl_summary(base), out_dir / "data" / "rl.json")
     return base
 
 

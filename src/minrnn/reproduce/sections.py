@@ -7,14 +7,11 @@ from pathlib import Path
 
 from minrnn.bench.runtime import PAIRS
 from minrnn.reproduce.report import CPU_NOTES, PAPER, bar_plot, fmt, md_table
+from minrnn.reproduce.rl_section import rl_section
+from minrnn.reproduce.section_common import NAMES, header
 from minrnn.reproduce.stats import mean_std
 
-__all__ = ["render", "summary", "rl_summary"]
-
-NAMES = {"mingru": "minGRU", "minlstm": "minLSTM", "mamba": "Mamba", "transformer": "Transformer",
-         "aaren": "Aaren", "lstm": "LSTM", "gru": "GRU", "gru_loop": "GRU (GRUCell loop)",
-         "lstm_loop": "LSTM (LSTMCell loop)", "xlstm": "xLSTM"}
-
+__all__ = ["render", "summary"]
 
 def summary(exp: str, r: dict) -> str:
     """One line summarising a finished run (progress output)."""
@@ -29,16 +26,6 @@ def summary(exp: str, r: dict) -> str:
     if "score_mean" in r:
         return f"score {r['score_mean']:.1f} +- {r['score_std']:.1f} (return {r['return_mean']:.0f})"
     return f"final loss {r['final_loss']:.4f} ({r.get('eval_skipped', '')})"
-
-
-def _header(d: dict) -> str:
-    m = d["machine"]
-    load = m.get("loadavg_at_start")
-    return (f"*Scale `{d['scale']}`; machine: {m['cpu']} ({m['cpu_count']} cores"
-            f"{', GPU ' + m['cuda'] if m.get('cuda') else ''}), torch {m['torch']}, {m['torch_threads']} "
-            f"thread(s), "
-            f"load average at start {fmt(load[0]) if load else '?'} (shared machine: timings are noisy); "
-            f"started {m['date_utc']}; wall time {fmt(d.get('wall_time_s', 0) / 60, 1)} min.*")
 
 
 def _runtime_comment(sp: dict, Ts: list, on_gpu: bool) -> str:
@@ -87,7 +74,7 @@ def _runtime(d: dict, out: Path) -> str:
                "bytes of the distinct tensors autograd saves for backward (`saved_tensors_hooks`), not RSS")
     return "\n\n".join([
         "## 1. Training runtime and memory vs sequence length (Fig. 1)",
-        _header(d),
+        header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only runtime` "
         f"(= `minrnn bench runtime --scale {d['scale']}`). One layer per model, batch {c['batch']}, hidden "
         f"{c['hidden']}, device {c.get('device', 'cpu')}; time = median of {c['repeats']} training steps "
@@ -118,8 +105,8 @@ def _selective_copy(d: dict, out: Path) -> str:
                           fmt(mu - paper, 1) if paper else "—"])
         ser[NAMES[m]], err[NAMES[m]] = [mu], [sd]
     abl = defaultdict(dict)
-    for (_g, m, L), accs in by.items():
-        if m in ("mingru", "minlstm"):
+    for (g, m, L), accs in by.items():
+        if m in ("mingru", "minlstm") and g in ("main", "ablation"):
             abl[m][L] = (*mean_std(accs), len(accs))
 
     reading = ""
@@ -143,9 +130,9 @@ def _selective_copy(d: dict, out: Path) -> str:
     mamba_note = (" Mamba uses expansion 1 (not 6) at CPU scale to keep its (d_inner x 16)-wide scan "
                   "affordable.") \
         if d["scale"] == "cpu" else ""
-    return "\n\n".join([
+    return "\n\n".join(p for p in [
         "## 2. Selective copying (Table 1)",
-        _header(d),
+        header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only selective_copy`. Config: "
         f"seq_len "
         f"{c0['seq_len']}, {c0['n_tokens']} tokens to copy, vocab {c0['vocab']}, d_model {c0['d_model']}, "
@@ -161,7 +148,33 @@ def _selective_copy(d: dict, out: Path) -> str:
         "sequences, so accuracies are far from converged — compare models with each other, not with the "
         "paper."
         if d["scale"] == "cpu" else "",
-        "![selective copying](minrnn_selective_copy.png)"])
+        _selective_copy_long(d),
+        "![selective copying](minrnn_selective_copy.png)"] if p)
+
+
+def _selective_copy_long(d: dict) -> str:
+    """Accuracy over training of the longer CPU runs (group "long"), beside the main runs' final accuracy."""
+    longs = [r for r in d["runs"] if r.get("group") == "long"]
+    if not longs:
+        return ""
+    steps = sorted({e["step"] for r in longs for e in r["train"]["evals"]})
+    rows, best = [], {}
+    for r in longs:
+        acc = {e["step"]: 100 * e["accuracy"] for e in r["train"]["evals"]}
+        m = r["config"]["mixer"]
+        rows.append([NAMES[m], r["config"]["seed"]] + [fmt(acc.get(s), 1) for s in steps]
+                    + [f"{r['wall_time_s'] / 60:.0f}"])
+        best[NAMES[m]] = (acc[steps[-1]] if steps[-1] in acc else float("nan"), max(acc.values()))
+    paper = PAPER["selective_copy"]
+    c = longs[0]["config"]
+    reading = "; ".join(f"{m}: {v[0]:.1f}% after {steps[-1]} steps (best {v[1]:.1f}%)" for m, v in best.items())
+    return "\n\n".join([
+        f"**Longer training** (same config, {c['steps']} steps, accuracy % on the same fresh batches every "
+        f"{c['eval_every']} steps; `--where group=long`): does accuracy keep rising toward the paper's "
+        f"{fmt(paper.get('mingru'), 1)} / {fmt(paper.get('minlstm'), 1)} (minGRU / minLSTM, 400k steps at "
+        "T=4096)?",
+        md_table(["model", "seed"] + [f"step {s}" for s in steps] + ["wall min"], rows),
+        reading + "."])
 
 
 def _shakespeare(d: dict, out: Path) -> str:
@@ -204,7 +217,7 @@ def _shakespeare(d: dict, out: Path) -> str:
                    "stopped, so the step of the best loss says nothing about convergence speed here.")
     return "\n\n".join([
         "## 3. Shakespeare character-level LM (Fig. 2)",
-        _header(d),
+        header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only shakespeare`. Config: d_model "
         f"{c['d_model']}, {c['n_layers']} layers, conv {c['conv_kernel']}, context {c['block_size']}, batch "
         f"{c['batch_size']}, AdamW lr {c['lr']} (warm-up {c['warmup_steps']}, cosine), dropout "
@@ -261,7 +274,7 @@ def _chomsky(d: dict, out: Path) -> str:
     c = d["runs"][0]["config"]
     return "\n\n".join([
         "## 4. Formal languages / Chomsky hierarchy (Table 2)",
-        _header(d),
+        header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only chomsky`. Config: d_model "
         f"{c['d_model']}, {c['n_layers']} layers, expansion {c['expansion']}, batch {c['batch_size']}, lr "
         f"{c['lr']}, {c['steps']} steps, train lengths {c['train_min_len']}..{c['train_max_len']}, "
@@ -284,93 +297,6 @@ def _chomsky(d: dict, out: Path) -> str:
         "![chomsky](minrnn_chomsky.png)"])
 
 
-def rl_summary(d: dict) -> dict:
-    """The documented format of ``data/rl.json`` (read by the Aaren report):
-    ``{"scale", "machine", "score": "D4RL-style normalized score with the local reference returns",
-    "datasets": {"<env>-<dataset>": {"<mixer>": {"mean", "std" (over seeds), "seeds": [...],
-    "per_seed": [...], "episodes_per_seed", "episode_std" (mean over seeds)}}}}``."""
-    ds = defaultdict(lambda: defaultdict(list))
-    for r in d["runs"]:
-        c = r["config"]
-        if "score_mean" in r:
-            ds[f"{c['env']}-{c['dataset']}"][c["mixer"]].append(r)
-    out = {}
-    for name, per in ds.items():
-        out[name] = {}
-        for m, rs in per.items():
-            mu, sd = mean_std([r["score_mean"] for r in rs])
-            out[name][m] = {"mean": mu, "std": sd, "seeds": [r["config"]["seed"] for r in rs],
-                            "per_seed": [r["score_mean"] for r in rs], "episodes_per_seed": rs[0]["episodes"],
-                            "episode_std": mean_std([r["score_std"] for r in rs])[0]}
-    return {"scale": d["scale"], "machine": d["machine"], "datasets": out,
-            "score": "100*(R-random)/(expert-random), local reference returns from "
-                     "$MINRNN_DATA_DIR/rl/README.md"}
-
-
-def _rl(d: dict, out: Path) -> str:
-    s = rl_summary(d)["datasets"]
-    mixers = list(dict.fromkeys(r["config"]["mixer"] for r in d["runs"]))
-    rows, avg = [], defaultdict(list)
-    for name, per in s.items():
-        row = [name]
-        for m in mixers:
-            if m in per:
-                avg[m].append(per[m]["mean"])
-                e = per[m]
-                spread = e["std"] if len(e["seeds"]) > 1 else e["episode_std"]
-                row.append(f"{e['mean']:.1f} ± {spread:.1f} ({len(e['seeds'])})")
-            else:
-                row.append("—")
-        rows.append(row)
-    if s:
-        rows.append(["**average**"] + [f"**{mean_std(avg[m])[0]:.1f}**" if avg[m] else "—" for m in mixers])
-    rows.append(["paper average (D4RL, 9 datasets)"] + [fmt(PAPER["rl_avg"].get(m), 1) for m in mixers])
-    rel = ""
-    pr = PAPER["rl_avg"]
-    n_seeds = sorted({len(e["seeds"]) for per in s.values() for e in per.values()})
-    c = d["runs"][0]["config"]
-    if avg.get("transformer"):
-        base = mean_std(avg["transformer"])[0]
-        rel = ("Relative to the Decision Transformer on the same data (average score difference): "
-               + ", ".join(f"{NAMES[m]} {mean_std(avg[m])[0] - base:+.1f}" for m in mixers
-                           if m != "transformer" and avg[m])
-               + " (paper, D4RL: "
-               + ", ".join(f"{NAMES[m]} {v - pr['transformer']:+.1f}" for m, v in pr.items()
-                           if m != "transformer")
-               + f" over DT). Seeds per cell: {'/'.join(map(str, n_seeds))}; {c['eval_episodes']} rollouts "
-               "per seed. Only "
-               "differences larger than the ± spread (over seeds; over episodes with one seed) mean "
-               "anything.")
-    skipped = {r.get("eval_skipped") for r in d["runs"] if "eval_skipped" in r}
-    if s:
-        bar_plot(list(s), {NAMES[m]: [s[n][m]["mean"] if m in s[n] else 0 for n in s] for m in mixers},
-                 out / "minrnn_rl.png", "normalized score", "Offline RL (local gymnasium-v5 data)")
-    c = d["runs"][0]["config"]
-    return "\n\n".join([
-        "## 5. Offline RL with decision models (Table 3)",
-        _header(d),
-        f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only rl`. Data: the local "
-        "gymnasium-v5 D4RL-layout files in `$MINRNN_DATA_DIR/rl` (SAC-generated stand-ins, NOT D4RL). Model: "
-        f"(return-to-go, state, action) tokens, d_model {c['d_model']}, {c['n_layers']} layers, context "
-        f"K={c['K']}, "
-        f"batch {c['batch_size']}, lr {c['lr']}, {c['steps']} steps; rollouts: {c['eval_episodes']} "
-        f"episodes in "
-        "gymnasium MuJoCo v5, target return = best dataset episode return. Cell = normalized score: mean "
-        "over seeds ± std over seeds (number of seeds in brackets; with one seed, ± std over its "
-        "episodes). Transformer = Decision Transformer.",
-        md_table(["dataset"] + [NAMES.get(m, m) for m in mixers], rows),
-        rel,
-        ("Rollouts skipped: " + "; ".join(sorted(skipped))) if skipped else "",
-        "Machine-readable summary: `data/rl.json` = {\"datasets\": {\"<env>-<dataset>\": {\"<mixer>\": "
-        "{\"mean\", \"std\" (over seeds), \"seeds\", \"per_seed\", \"episodes_per_seed\", "
-        "\"episode_std\"}}}} (see `minrnn.reproduce.sections.rl_summary`).",
-        "Paper numbers are D4RL (gym v2) averages and are not comparable to scores on these local "
-        "datasets; the "
-        "claim checked here is relative: do the min-RNN decision models match the Transformer on the same "
-        "data?",
-        "![rl](minrnn_rl.png)" if s else ""])
-
-
 def render(data: dict, out: Path) -> str:
     """The whole report from {experiment: saved JSON or None}."""
     out.mkdir(parents=True, exist_ok=True)
@@ -386,7 +312,7 @@ def render(data: dict, out: Path) -> str:
              "Every run is seeded (seed in the tables) and deterministic on CPU for a fixed seed and "
              "thread count."]
     fns = {"runtime": _runtime, "selective_copy": _selective_copy, "shakespeare": _shakespeare,
-           "chomsky": _chomsky, "rl": _rl}
+           "chomsky": _chomsky, "rl": rl_section}
     total = sum(d.get("wall_time_s", 0) for d in data.values() if d)
     parts.append(f"Sum of the wall times of all runs behind this report (over all lanes): {total / 60:.0f} "
                  "min.")

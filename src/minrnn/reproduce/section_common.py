@@ -1,0 +1,20 @@
+"""What the sections of the minRNN-paper report share: display names and the run header line."""
+
+from __future__ import annotations
+
+from minrnn.reproduce.report import fmt
+
+NAMES = {"mingru": "minGRU", "minlstm": "minLSTM", "mamba": "Mamba", "transformer": "Transformer",
+         "aaren": "Aaren", "lstm": "LSTM", "gru": "GRU", "gru_loop": "GRU (GRUCell loop)",
+         "lstm_loop": "LSTM (LSTMCell loop)", "xlstm": "xLSTM"}
+
+
+def header(d: dict) -> str:
+    """The italic line under each section title: scale, machine, load, start time and wall time."""
+    m = d["machine"]
+    load = m.get("loadavg_at_start")
+    return (f"*Scale `{d['scale']}`; machine: {m['cpu']} ({m['cpu_count']} cores"
+            f"{', GPU ' + m['cuda'] if m.get('cuda') else ''}), torch {m['torch']}, {m['torch_threads']} "
+            f"thread(s), "
+            f"load average at start {fmt(load[0]) if load else '?'} (shared machine: timings are noisy); "
+            f"started {m['date_utc']}; wall time {fmt(d.get('wall_time_s', 0) / 60, 1)} min.*")
