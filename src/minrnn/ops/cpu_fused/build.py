@@ -2,8 +2,9 @@
 
 The C++ file has a plain C ABI and includes no torch headers, so it compiles in a few seconds with any C++17
 compiler (``$CXX``, else ``c++``/``g++``/``clang++``) and does not depend on the torch version. The shared
-library is cached under ``$MINRNN_CACHE_DIR`` (default ``~/.cache/minrnn``) in a folder keyed by the source,
-compiler, flags and CPU, so a process builds it at most once and later processes just load it.
+library is cached under ``$MINRNN_CACHE_DIR`` (default ``~/.cache/minrnn``) in a folder keyed by the sources
+(``kernels.cpp`` and the ``*.h`` it includes), compiler, flags and CPU, so a process builds it at most once and
+later processes just load it.
 
 If there is no compiler or the build fails, :func:`library` returns None, a warning is issued once per
 process, and ``backend="auto"`` falls back to the pure-PyTorch ``chunked`` backend. Set
@@ -54,6 +55,12 @@ def _cpu_id() -> str:
         return platform.machine() + platform.processor()
 
 
+def _sources_bytes() -> bytes:
+    """kernels.cpp and the headers beside it (parallel.h, gate_math.h, aaren.h), for the cache key."""
+    files = [_SOURCE, *sorted(_SOURCE.parent.glob("*.h"))]
+    return b"".join(f.name.encode() + b"\0" + f.read_bytes() for f in files)
+
+
 def _compile(cxx: str, out: Path) -> None:
     """Compile to ``out``, trying the fast flag set first (native ISA, OpenMP), then plainer ones."""
     attempts = [["-march=native", "-fopenmp"], ["-fopenmp"], []]
@@ -85,7 +92,7 @@ def library() -> ctypes.CDLL | None:
             if cxx is None:
                 raise RuntimeError("no C++ compiler found (set CXX or install g++/clang++)")
             key = hashlib.sha256(
-                _SOURCE.read_bytes() + cxx.encode() + " ".join(_BASE_FLAGS).encode() + _cpu_id().encode()
+                _sources_bytes() + cxx.encode() + " ".join(_BASE_FLAGS).encode() + _cpu_id().encode()
             ).hexdigest()[:16]
             folder = cache_dir() / "cpu_fused" / key
             path = folder / "libminrnn_cpu_fused.so"

@@ -1,4 +1,4 @@
-"""Autograd wrappers around the fused CPU kernels (see ``kernels.cpp`` for the equations).
+"""Autograd wrappers around the fused CPU kernels (equations in ``kernels.cpp``, ``gate_math.h``, ``aaren.h``).
 
 Every op runs one forward pass (read inputs, write outputs) and one backward pass (read inputs, outputs and
 output gradients; write input gradients). The minGRU/minLSTM backward recomputes the gate activations from
