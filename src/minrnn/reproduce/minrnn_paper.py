@@ -54,7 +54,8 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
                  for L in (1, 2) for s in range(n)]
         if cpu:  # does training longer approach "solved"? (the paper's claim); 10x the steps, one seed
             runs += [dict(base, mixer=m, steps=10 * base["steps"], eval_every=base["steps"], seed=0,
-                          group="long") for m in ("mingru", "minlstm")]
+                          group="long", **({"expansion": 1.0} if m == "mamba" else {}))
+                     for m in ("mingru", "minlstm", "mamba")]
         return runs
     if exp == "shakespeare":
         from minrnn.reproduce.shakespeare import PRESETS

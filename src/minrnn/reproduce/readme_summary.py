@@ -67,10 +67,16 @@ def minrnn_rows(data: Path) -> list[list[str]]:
                      "minGRU 1324x, minLSTM 1361x (T=4096, T4 GPU)"])
     doc = _load(data, "minrnn_selective_copy")
     if doc:
-        st = _by_mixer(doc["runs"], lambda r: r.get("accuracy"), lambda r: r["config"]["n_layers"] == 3)
-        ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 1, 100)}" for m in ("mingru", "minlstm", "mamba") if m in st)
         paper = ", ".join(f"{NAMES[m]} {v}" for m, v in PAPER["selective_copy"].items())
-        rows.append(["selective copying, accuracy % (3 layers)", ours, paper])
+        for group, label in (("main", "selective copying, accuracy % (3 layers)"),
+                             ("long", "selective copying, 10x longer training, accuracy %")):
+            st = _by_mixer(doc["runs"], lambda r: r.get("accuracy"),
+                           lambda r, g=group: r["config"]["n_layers"] == 3 and r.get("group", "main") == g)
+            if st:
+                steps = max(r["config"]["steps"] for r in doc["runs"] if r.get("group", "main") == group)
+                ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 1, 100)}" for m in ("mingru", "minlstm", "mamba")
+                                 if m in st)
+                rows.append([f"{label} ({steps} steps)", ours, paper])
     doc = _load(data, "minrnn_shakespeare")
     if doc:
         st = _by_mixer(doc["runs"], lambda r: r.get("best_val_loss"))

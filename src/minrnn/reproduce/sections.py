@@ -171,8 +171,8 @@ def _selective_copy_long(d: dict) -> str:
     return "\n\n".join([
         f"**Longer training** (same config, {c['steps']} steps, accuracy % on the same fresh batches every "
         f"{c['eval_every']} steps; `--where group=long`): does accuracy keep rising toward the paper's "
-        f"{fmt(paper.get('mingru'), 1)} / {fmt(paper.get('minlstm'), 1)} (minGRU / minLSTM, 400k steps at "
-        "T=4096)?",
+        + ", ".join(f"{NAMES[m]} {fmt(paper.get(m), 1)}" for m in dict.fromkeys(r["config"]["mixer"] for r in longs))
+        + " (400k steps at T=4096)?",
         md_table(["model", "seed"] + [f"step {s}" for s in steps] + ["wall min"], rows),
         reading + "."])
 
