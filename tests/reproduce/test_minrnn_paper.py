@@ -94,3 +94,25 @@ def test_selective_copy_long_runs_get_their_own_table(tmp_path):
     assert "minGRU: 90.0% after 5000 steps" in md
     assert "| minGRU | 3 | 40.0 ± 0.0 | 1 |" in md  # the long run stays out of the main table
     assert "40.0 (1 seed)" in md  # ... and out of the 3-layer ablation cell
+
+
+def test_shakespeare_long_runs_get_their_own_table(tmp_path):
+    from minrnn.reproduce.sections import _shakespeare
+
+    base = dict(d_model=64, n_layers=2, conv_kernel=4, block_size=64, batch_size=32, lr=2e-3, warmup_steps=20,
+                dropout=0.0, steps=600, eval_every=50, eval_batches=8, seed=0)
+
+    def run(m, loss, steps=600, group=None):
+        r = {"config": dict(base, mixer=m, steps=steps), "best_val_loss": loss, "best_step": steps,
+             "steps_done": steps, "train_wall_s": 60.0, "tokens_per_s": 1e4, "n_params": 1000,
+             "val_curve": [[steps, loss]]}
+        return dict(r, group=group) if group else r
+
+    runs = [run("mingru", 1.98), run("transformer", 1.90), run("mingru", 1.70, 3000, "long"),
+            run("transformer", 1.66, 3000, "long")]
+    d = {"scale": "cpu", "runs": runs, "wall_time_s": 1, "machine": {
+        "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
+    md = _shakespeare(d, tmp_path)
+    assert "| minGRU | 1 | 1.980 ± 0.000 |" in md  # the main table holds the 600-step runs only
+    assert "| minGRU | 0 | 1.980 | 1.700 | 3000 |" in md
+    assert "Spread after 3000 steps: 0.040 nats/char (Transformer best, minGRU worst)." in md

@@ -59,8 +59,14 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
         return runs
     if exp == "shakespeare":
         from minrnn.reproduce.shakespeare import PRESETS
-        return [dict(PRESETS[scale], mixer=m, seed=s, progress=False)
+        runs = [dict(PRESETS[scale], mixer=m, seed=s, progress=False)
                 for m in ("mingru", "minlstm", "mamba", "transformer") for s in range(seeds or 3)]
+        if cpu:  # does the gap to the Transformer close with more training? 5x the steps, one seed
+            base = PRESETS[scale]
+            runs += [dict(base, mixer=m, seed=0, progress=False, steps=5 * base["steps"],
+                          eval_every=5 * base["eval_every"], group="long")
+                     for m in ("mingru", "minlstm", "transformer", "mamba")]
+        return runs
     if exp == "chomsky":
         from minrnn.tasks.chomsky.train import PRESETS
         mixers = ("minlstm", "mingru", "transformer", "lstm", "mamba")

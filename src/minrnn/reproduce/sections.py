@@ -180,7 +180,8 @@ def _selective_copy_long(d: dict) -> str:
 def _shakespeare(d: dict, out: Path) -> str:
     by = defaultdict(list)
     for r in d["runs"]:
-        by[r["config"]["mixer"]].append(r)
+        if r.get("group", "main") == "main":
+            by[r["config"]["mixer"]].append(r)
     rows, curves, best = [], {}, {}
     for m, rs in by.items():
         pl, ps = PAPER["shakespeare"].get(m, (None, None))
@@ -211,11 +212,11 @@ def _shakespeare(d: dict, out: Path) -> str:
               f"({lo} best, {hi} worst); paper: {max(paper_l) - min(paper_l):.3f}. ")
     params_text = ", ".join(f"{NAMES[m]} {rs[0]['n_params'] / 1e6:.2f}M" for m, rs in by.items())
     params_text += " parameters"
-    late = [r for r in d["runs"] if r["best_step"] == r["steps_done"]]
+    late = [r for rs in by.values() for r in rs if r["best_step"] == r["steps_done"]]
     if late:
         spread += ("Every model whose best step equals its last step was still improving when training "
                    "stopped, so the step of the best loss says nothing about convergence speed here.")
-    return "\n\n".join([
+    return "\n\n".join(p for p in [
         "## 3. Shakespeare character-level LM (Fig. 2)",
         header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only shakespeare`. Config: d_model "
@@ -234,7 +235,31 @@ def _shakespeare(d: dict, out: Path) -> str:
         f"{c['block_size']}-character windows, so the loss stays well above the paper's ~1.55; the "
         "relative ranking and the speed (tokens/s, one thread, noisy machine) are what this run checks."
         if d["scale"] == "cpu" else "",
-        "![shakespeare](minrnn_shakespeare.png)"])
+        _shakespeare_long(d),
+        "![shakespeare](minrnn_shakespeare.png)"] if p)
+
+
+def _shakespeare_long(d: dict) -> str:
+    """Best validation loss of the longer CPU runs (group "long") beside the main runs'."""
+    longs = [r for r in d["runs"] if r.get("group") == "long"]
+    if not longs:
+        return ""
+    main = defaultdict(list)
+    for r in d["runs"]:
+        if r.get("group", "main") == "main" and r["config"]["seed"] == longs[0]["config"]["seed"]:
+            main[r["config"]["mixer"]].append(r["best_val_loss"])
+    rows = [[NAMES[r["config"]["mixer"]], r["config"]["seed"], fmt(main[r["config"]["mixer"]][0], 3)
+             if main[r["config"]["mixer"]] else "—", f"{r['best_val_loss']:.3f}", r["best_step"],
+             fmt(r["train_wall_s"] / 60, 0)] for r in longs]
+    best = {NAMES[r["config"]["mixer"]]: r["best_val_loss"] for r in longs}
+    lo, hi = min(best, key=best.get), max(best, key=best.get)
+    c = longs[0]["config"]
+    return "\n\n".join([
+        f"**Longer training** (same config, {c['steps']} steps, one seed; `--where group=long`): does the gap "
+        "between models close?",
+        md_table(["model", "seed", f"best val loss, {d['runs'][0]['config']['steps']} steps",
+                  f"best val loss, {c['steps']} steps", "step of best", "train wall min"], rows),
+        f"Spread after {c['steps']} steps: {best[hi] - best[lo]:.3f} nats/char ({lo} best, {hi} worst)."])
 
 
 def _chomsky(d: dict, out: Path) -> str:
