@@ -116,3 +116,14 @@ def test_shakespeare_long_runs_get_their_own_table(tmp_path):
     assert "| minGRU | 1 | 1.980 ± 0.000 |" in md  # the main table holds the 600-step runs only
     assert "| minGRU | 0 | 1.980 | 1.700 | 3000 |" in md
     assert "Spread after 3000 steps: 0.040 nats/char (Transformer best, minGRU worst)." in md
+
+
+def test_shakespeare_section_with_only_long_runs(tmp_path):
+    from minrnn.reproduce.sections import _shakespeare
+
+    r = {"config": dict(mixer="mingru", seed=0, steps=3000), "best_val_loss": 1.7, "best_step": 3000,
+         "steps_done": 3000, "train_wall_s": 60.0, "group": "long"}
+    d = {"scale": "cpu", "runs": [r], "wall_time_s": 1, "machine": {
+        "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
+    md = _shakespeare(d, tmp_path)
+    assert "| minGRU | 0 | — | 1.700 | 3000 |" in md

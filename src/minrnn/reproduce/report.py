@@ -118,9 +118,11 @@ CPU_ROWS = [
     ["runtime", "T4 GPU, batch 64, T 64..4096",
      "CPU, batch 8, hidden 64, T 64..2048, 1 thread; activation memory instead of CUDA peak"],
     ["selective copy", "T=4096, 16 tokens, expansion 6, 400k steps, lr 3e-4, batch 64",
-     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1"],
+     "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1; plus "
+     "one seed per model trained 10x longer (5000 steps, `--where group=long`)"],
     ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
-     "d 64, 2 layers, context 64, 600 steps, 3 seeds"],
+     "d 64, 2 layers, context 64, 600 steps, 3 seeds; plus one seed per model trained 5x longer (3000 "
+     "steps, `--where group=long`)"],
     ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
      "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 3 seeds (Mamba's ran in their "
      "own lanes, `--where mixer=mamba`); xLSTM not implemented (paper number only)"],

@@ -182,6 +182,9 @@ def _shakespeare(d: dict, out: Path) -> str:
     for r in d["runs"]:
         if r.get("group", "main") == "main":
             by[r["config"]["mixer"]].append(r)
+    if not by:  # only extra groups were run (e.g. --where group=long)
+        return "\n\n".join(p for p in ["## 3. Shakespeare character-level LM (Fig. 2)", header(d),
+                                        _shakespeare_long(d)] if p)
     rows, curves, best = [], {}, {}
     for m, rs in by.items():
         pl, ps = PAPER["shakespeare"].get(m, (None, None))
@@ -253,11 +256,12 @@ def _shakespeare_long(d: dict) -> str:
              fmt(r["train_wall_s"] / 60, 0)] for r in longs]
     best = {NAMES[r["config"]["mixer"]]: r["best_val_loss"] for r in longs}
     lo, hi = min(best, key=best.get), max(best, key=best.get)
+    main_steps = next((r["config"]["steps"] for r in d["runs"] if r.get("group", "main") == "main"), None)
     c = longs[0]["config"]
     return "\n\n".join([
         f"**Longer training** (same config, {c['steps']} steps, one seed; `--where group=long`): does the gap "
         "between models close?",
-        md_table(["model", "seed", f"best val loss, {d['runs'][0]['config']['steps']} steps",
+        md_table(["model", "seed", f"best val loss, {main_steps} steps" if main_steps else "main runs",
                   f"best val loss, {c['steps']} steps", "step of best", "train wall min"], rows),
         f"Spread after {c['steps']} steps: {best[hi] - best[lo]:.3f} nats/char ({lo} best, {hi} worst)."])
 
