@@ -68,26 +68,26 @@ def minrnn_rows(data: Path) -> list[list[str]]:
     doc = _load(data, "minrnn_selective_copy")
     if doc:
         paper = ", ".join(f"{NAMES[m]} {v}" for m, v in PAPER["selective_copy"].items())
-        for group, label in (("main", "selective copying, accuracy % (3 layers)"),
-                             ("long", "selective copying, 10x longer training, accuracy %")):
+        for group, label in (("main", "selective copying, accuracy % (3 layers, {steps} steps)"),
+                             ("long", "selective copying trained 10x longer, accuracy % ({steps} steps)")):
             st = _by_mixer(doc["runs"], lambda r: r.get("accuracy"),
                            lambda r, g=group: r["config"]["n_layers"] == 3 and r.get("group", "main") == g)
             if st:
                 steps = max(r["config"]["steps"] for r in doc["runs"] if r.get("group", "main") == group)
                 ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 1, 100)}" for m in ("mingru", "minlstm", "mamba")
                                  if m in st)
-                rows.append([f"{label} ({steps} steps)", ours, paper])
+                rows.append([label.format(steps=steps), ours, paper])
     doc = _load(data, "minrnn_shakespeare")
     if doc:
         paper = ", ".join(f"{NAMES[m]} {v[0]}" for m, v in PAPER["shakespeare"].items())
-        for group, label in (("main", "Shakespeare char LM, best val loss (nats)"),
-                             ("long", "Shakespeare char LM, 5x longer training, best val loss")):
+        for group, label in (("main", "Shakespeare char LM, best val loss in nats ({steps} steps)"),
+                             ("long", "Shakespeare char LM trained 5x longer, best val loss ({steps} steps)")):
             st = _by_mixer(doc["runs"], lambda r: r.get("best_val_loss"),
                            lambda r, g=group: r.get("group", "main") == g)
             if st:
                 steps = max(r["config"]["steps"] for r in doc["runs"] if r.get("group", "main") == group)
                 ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 3)}" for m in PAPER["shakespeare"] if m in st)
-                rows.append([f"{label} ({steps} steps)", ours, paper])
+                rows.append([label.format(steps=steps), ours, paper])
     doc = _load(data, "minrnn_chomsky")
     if doc:
         avg = _mean_of_task_means(doc["runs"], lambda r: r["normalized"])
