@@ -69,3 +69,10 @@ def test_chunk_last_dim_with_an_unused_chunk():
     a, _ = chunk_last_dim(x, 2)
     a.sum().backward()
     torch.testing.assert_close(x.grad, torch.cat([torch.ones(2, 3, 4), torch.zeros(2, 3, 4)], dim=-1))
+
+
+def test_chunk_last_dim_any_rank():
+    x = torch.randn(5, 6, requires_grad=True)
+    a, b, c = chunk_last_dim(x, 3)
+    (a.sum() + 2 * b.sum() + 3 * c.sum()).backward()
+    torch.testing.assert_close(x.grad, torch.tensor([1.0, 1, 2, 2, 3, 3]).expand(5, 6))

@@ -26,7 +26,6 @@ def row_stride(x: torch.Tensor) -> int:
     return x.stride(1) if T > 1 or B == 1 else x.stride(0)
 
 
-
 def are_adjacent_chunks(xs: list[torch.Tensor]) -> bool:
     """Whether ``xs`` (each (B, T, D)) are the consecutive last-dim chunks of one contiguous (B, T, n * D)
     tensor, i.e. ``src.chunk(n, dim=-1)``."""
@@ -49,7 +48,7 @@ class _ChunkLastDim(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, *grads: torch.Tensor | None):
-        if all(g is not None for g in grads) and grads[0].shape[-1] * len(grads) == ctx.shape[-1]:
+        if all(g is not None and g.dim() == 3 for g in grads) and grads[0].shape[-1] * len(grads) == ctx.shape[-1]:
             src = grads[0]._base
             if (src is not None and src.shape == ctx.shape and src.is_contiguous()
                     and src.data_ptr() == grads[0].data_ptr() and are_adjacent_chunks(list(grads))):
