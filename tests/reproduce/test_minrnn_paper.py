@@ -91,7 +91,7 @@ def test_selective_copy_long_runs_get_their_own_table(tmp_path):
         "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
     md = _selective_copy(d, tmp_path)
     assert "**Longer training**" in md and "| step 500 | step 5000 |" in md
-    assert "minGRU: 90.0% after 5000 steps" in md
+    assert "After 5000 steps: minGRU 90.0% (1 seed)" in md
     assert "| minGRU | 3 | 40.0 ± 0.0 | 1 |" in md  # the long run stays out of the main table
     assert "40.0 (1 seed)" in md  # ... and out of the 3-layer ablation cell
 

@@ -164,10 +164,12 @@ def _selective_copy_long(d: dict) -> str:
         m = r["config"]["mixer"]
         rows.append([NAMES[m], r["config"]["seed"]] + [fmt(acc.get(s), 1) for s in steps]
                     + [f"{r['wall_time_s'] / 60:.0f}"])
-        best[NAMES[m]] = (acc[steps[-1]] if steps[-1] in acc else float("nan"), max(acc.values()))
+        best.setdefault(NAMES[m], []).append(acc.get(steps[-1], float("nan")))
     paper = PAPER["selective_copy"]
     c = longs[0]["config"]
-    reading = "; ".join(f"{m}: {v[0]:.1f}% after {steps[-1]} steps (best {v[1]:.1f}%)" for m, v in best.items())
+    reading = "After " + str(steps[-1]) + " steps: " + "; ".join(
+        f"{m} {mean_std(v)[0]:.1f}" + (f" ± {mean_std(v)[1]:.1f}% ({len(v)} seeds)" if len(v) > 1 else "% (1 seed)")
+        for m, v in best.items())
     return "\n\n".join([
         f"**Longer training** (same config, {c['steps']} steps, accuracy % on the same fresh batches every "
         f"{c['eval_every']} steps; `--where group=long`): does accuracy keep rising toward the paper's "
