@@ -339,7 +339,9 @@ def render(data: dict, out: Path) -> str:
              "`--only shakespeare` once the first finished; `nice -n 10`) on a 2-core machine shared with "
              "other jobs (load average 5-10). Seeds 1-2 of RL, chomsky, shakespeare, and of Mamba and of the "
              "layer ablation on selective copying, ran later in their own lanes (e.g. `--only rl "
-             "--where seed=0 --set seed=N --out-dir DIR`) and were added with `--merge DIR`. "
+             "--where seed=0 --set seed=N --out-dir DIR`) and were added with `--merge DIR`; so did the "
+             "longer-training runs (`--where group=long [mixer=M] [--set seed=N]`) and Decision Mamba on RL "
+             "(`--where mixer=mamba env=E`), made in a later session on a quieter machine. "
              "Every run is seeded (seed in the tables) and deterministic on CPU for a fixed seed and "
              "thread count."]
     fns = {"runtime": _runtime, "selective_copy": _selective_copy, "shakespeare": _shakespeare,
