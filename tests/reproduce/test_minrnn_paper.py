@@ -127,3 +127,25 @@ def test_shakespeare_section_with_only_long_runs(tmp_path):
         "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
     md = _shakespeare(d, tmp_path)
     assert "| minGRU | 0 | — | 1.700 | 3000 |" in md
+
+
+def test_chomsky_long_runs_get_their_own_table(tmp_path):
+    from minrnn.reproduce.sections import _chomsky
+
+    base = dict(d_model=64, n_layers=2, expansion=1.0, batch_size=32, lr=2e-3, steps=500, train_min_len=1,
+                train_max_len=40, eval_lengths=[40, 80], eval_batch_size=64, seed=0)
+
+    def run(task, m, norm, steps=500, group=None):
+        r = {"config": dict(base, task=task, mixer=m, steps=steps), "normalized": norm,
+             "in_distribution_accuracy": 0.9, "accuracy": 0.5, "wall_time_s": 1.0}
+        return dict(r, group=group) if group else r
+
+    runs = [run("parity_check", "minlstm", 0.2), run("even_pairs", "minlstm", 0.4),
+            run("parity_check", "minlstm", 0.6, 2500, "long"), run("even_pairs", "minlstm", 1.0, 2500, "long")]
+    d = {"scale": "cpu", "runs": runs, "wall_time_s": 1, "machine": {
+        "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
+    md = _chomsky(d, tmp_path)
+    assert "| **average** | **0.30** |" in md and "| **average** | **0.80** |" in md
+    assert "main runs -> 2500 steps: minLSTM 0.30 -> 0.80." in md
+    only_long = _chomsky(dict(d, runs=runs[2:]), tmp_path)
+    assert "**Longer training**" in only_long

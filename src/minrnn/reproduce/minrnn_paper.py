@@ -70,8 +70,13 @@ def plan(exp: str, scale: str, seeds: int | None = None) -> list[dict]:
     if exp == "chomsky":
         from minrnn.tasks.chomsky.train import PRESETS
         mixers = ("minlstm", "mingru", "transformer", "lstm", "mamba")
-        return [dict(PRESETS[scale], task=t, mixer=m, seed=s, progress=False)
+        runs = [dict(PRESETS[scale], task=t, mixer=m, seed=s, progress=False)
                 for t in CHOMSKY_TASKS for m in mixers for s in range(seeds or 3)]
+        if cpu:  # is the gap to the paper under-training? 5x the steps, one seed, the paper's three models
+            runs += [dict(PRESETS[scale], task=t, mixer=m, seed=0, progress=False,
+                          steps=5 * PRESETS[scale]["steps"], group="long")
+                     for t in CHOMSKY_TASKS for m in ("minlstm", "mingru", "mamba")]
+        return runs
     from minrnn.tasks.rl import PRESETS
     data = tuple((e, d) for e in ("hopper", "halfcheetah") for d in ("medium", "medium-replay", "medium-expert"))
     rl_mixers = ("mingru", "minlstm", "aaren", "transformer", "mamba")

@@ -268,12 +268,12 @@ def _shakespeare_long(d: dict) -> str:
         f"Spread after {c['steps']} steps: {best[hi] - best[lo]:.3f} nats/char ({lo} best, {hi} worst)."])
 
 
-def _chomsky(d: dict, out: Path) -> str:
+def _chomsky_table(runs: list[dict]):
+    """(runs by task and mixer, mixers, table rows with an average row, per-mixer task means)."""
     by = defaultdict(lambda: defaultdict(list))
-    for r in d["runs"]:
+    for r in runs:
         by[r["config"]["task"]][r["config"]["mixer"]].append(r)
-    mixers = list(dict.fromkeys(r["config"]["mixer"] for r in d["runs"]))
-    n_seeds = "/".join(str(n) for n in sorted({len(rs) for per in by.values() for rs in per.values()}))
+    mixers = list(dict.fromkeys(r["config"]["mixer"] for r in runs))
     rows, avg = [], defaultdict(list)
     for task, per in by.items():
         row = [task]
@@ -288,8 +288,33 @@ def _chomsky(d: dict, out: Path) -> str:
                 row.append("—")
         rows.append(row)
     rows.append(["**average**"] + [f"**{mean_std(avg[m])[0]:.2f}**" if avg[m] else "—" for m in mixers])
-    prow = ["paper average"] + [fmt(PAPER["chomsky_avg"].get(m)) for m in mixers]
-    rows.append(prow)
+    rows.append(["paper average"] + [fmt(PAPER["chomsky_avg"].get(m)) for m in mixers])
+    return by, mixers, rows, avg
+
+
+def _chomsky_long(d: dict) -> str:
+    """The longer CPU runs (group "long") beside the main runs' averages."""
+    longs = [r for r in d["runs"] if r.get("group") == "long"]
+    if not longs:
+        return ""
+    _, mixers, rows, avg = _chomsky_table(longs)
+    _, _, _, main_avg = _chomsky_table([r for r in d["runs"] if r.get("group", "main") == "main"])
+    c = longs[0]["config"]
+    change = ", ".join(f"{NAMES.get(m, m)} {mean_std(main_avg[m])[0]:.2f} -> {mean_std(avg[m])[0]:.2f}"
+                       for m in mixers if main_avg.get(m) and avg.get(m))
+    return "\n\n".join(p for p in [
+        f"**Longer training** ({c['steps']} steps, one seed, the paper's three models; `--where group=long`): "
+        "is the gap to the paper under-training?",
+        md_table(["task"] + [NAMES.get(m, m) for m in mixers], rows),
+        f"Average normalized accuracy, main runs -> {c['steps']} steps: {change}." if change else ""] if p)
+
+
+def _chomsky(d: dict, out: Path) -> str:
+    by, mixers, rows, avg = _chomsky_table([r for r in d["runs"] if r.get("group", "main") == "main"])
+    if not by:  # only extra groups were run (e.g. --where group=long)
+        return "\n\n".join(p for p in ["## 4. Formal languages / Chomsky hierarchy (Table 2)", header(d),
+                                        _chomsky_long(d)] if p)
+    n_seeds = "/".join(str(n) for n in sorted({len(rs) for per in by.values() for rs in per.values()}))
     diffs = [f"{NAMES.get(m, m)} {mean_std(avg[m])[0] - PAPER['chomsky_avg'][m]:+.2f}" for m in mixers
              if avg[m] and m in PAPER["chomsky_avg"]]
     def solved_by(m):
@@ -302,8 +327,8 @@ def _chomsky(d: dict, out: Path) -> str:
     bar_plot(list(by), {NAMES[m]: [mean_std([r["normalized"] for r in by[t][m]])[0] if by[t][m] else 0
                                    for t in by] for m in mixers}, out / "minrnn_chomsky.png",
              "normalized accuracy", "Formal languages (eval lengths > train)")
-    c = d["runs"][0]["config"]
-    return "\n\n".join([
+    c = next(rs[0] for per in by.values() for rs in per.values())["config"]
+    return "\n\n".join(p for p in [
         "## 4. Formal languages / Chomsky hierarchy (Table 2)",
         header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only chomsky`. Config: d_model "
@@ -325,7 +350,8 @@ def _chomsky(d: dict, out: Path) -> str:
         "track parity at arbitrary lengths (they would need negative eigenvalues, cf. Grazzi et al. 2024), "
         "while the nonlinear LSTM can, so min-RNNs at chance there is expected, not a bug."
         if d["scale"] == "cpu" else "",
-        "![chomsky](minrnn_chomsky.png)"])
+        _chomsky_long(d),
+        "![chomsky](minrnn_chomsky.png)"] if p)
 
 
 def render(data: dict, out: Path) -> str:
