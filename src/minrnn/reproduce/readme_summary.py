@@ -18,11 +18,10 @@ from pathlib import Path
 
 from minrnn.reproduce import aaren_report
 from minrnn.reproduce.report import PAPER, fmt, md_table
+from minrnn.reproduce.section_common import NAMES, group_of, runs_of
 from minrnn.reproduce.stats import mean_std
 
 BEGIN, END = "<!-- RESULTS -->", "<!-- /RESULTS -->"
-NAMES = {"mingru": "minGRU", "minlstm": "minLSTM", "mamba": "Mamba", "transformer": "Transformer",
-         "aaren": "Aaren", "lstm": "LSTM", "gru": "GRU"}
 
 
 def _load(data: Path, name: str):
@@ -71,9 +70,9 @@ def minrnn_rows(data: Path) -> list[list[str]]:
         for group, label in (("main", "selective copying, accuracy % (3 layers, {steps} steps)"),
                              ("long", "selective copying trained 10x longer, accuracy % ({steps} steps)")):
             st = _by_mixer(doc["runs"], lambda r: r.get("accuracy"),
-                           lambda r, g=group: r["config"]["n_layers"] == 3 and r.get("group", "main") == g)
+                           lambda r, g=group: r["config"]["n_layers"] == 3 and group_of(r) == g)
             if st:
-                steps = max(r["config"]["steps"] for r in doc["runs"] if r.get("group", "main") == group)
+                steps = max(r["config"]["steps"] for r in runs_of(doc, group))
                 ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 1, 100)}" for m in ("mingru", "minlstm", "mamba")
                                  if m in st)
                 rows.append([label.format(steps=steps), ours, paper])
@@ -83,9 +82,9 @@ def minrnn_rows(data: Path) -> list[list[str]]:
         for group, label in (("main", "Shakespeare char LM, best val loss in nats ({steps} steps)"),
                              ("long", "Shakespeare char LM trained 5x longer, best val loss ({steps} steps)")):
             st = _by_mixer(doc["runs"], lambda r: r.get("best_val_loss"),
-                           lambda r, g=group: r.get("group", "main") == g)
+                           lambda r, g=group: group_of(r) == g)
             if st:
-                steps = max(r["config"]["steps"] for r in doc["runs"] if r.get("group", "main") == group)
+                steps = max(r["config"]["steps"] for r in runs_of(doc, group))
                 ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 3)}" for m in PAPER["shakespeare"] if m in st)
                 rows.append([label.format(steps=steps), ours, paper])
     doc = _load(data, "minrnn_chomsky")
@@ -94,7 +93,7 @@ def minrnn_rows(data: Path) -> list[list[str]]:
         for group, label in (("main", "formal languages, normalized accuracy averaged over 7 tasks "
                                       "(lengths 40-256, {steps} steps)"),
                              ("long", "formal languages trained 5x longer ({steps} steps, 1 seed)")):
-            runs = [r for r in doc["runs"] if r.get("group", "main") == group]
+            runs = runs_of(doc, group)
             if runs:
                 avg = _mean_of_task_means(runs, lambda r: r["normalized"])
                 ours = ", ".join(f"{NAMES.get(m, m)} {fmt(v, 2)}" for m, v in sorted(avg.items()))

@@ -1,4 +1,4 @@
-"""What the sections of the minRNN-paper report share: display names and the run header line."""
+"""What the sections of the minRNN-paper report share: display names, the run header line, plan groups."""
 
 from __future__ import annotations
 
@@ -18,3 +18,13 @@ def header(d: dict) -> str:
             f"thread(s), "
             f"load average at start {fmt(load[0]) if load else '?'} (shared machine: timings are noisy); "
             f"started {m['date_utc']}; wall time {fmt(d.get('wall_time_s', 0) / 60, 1)} min.*")
+
+
+def group_of(run: dict) -> str:
+    """The plan group of a saved run: "main", "ablation", "long", ... ("main" for runs saved without one)."""
+    return run.get("group", "main")
+
+
+def runs_of(d: dict, group: str) -> list[dict]:
+    """The runs of experiment JSON ``d`` that belong to plan group ``group``."""
+    return [r for r in d["runs"] if group_of(r) == group]

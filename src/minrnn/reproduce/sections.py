@@ -8,7 +8,7 @@ from pathlib import Path
 from minrnn.bench.runtime import PAIRS
 from minrnn.reproduce.report import CPU_NOTES, PAPER, bar_plot, fmt, md_table
 from minrnn.reproduce.rl_section import rl_section
-from minrnn.reproduce.section_common import NAMES, header
+from minrnn.reproduce.section_common import NAMES, group_of, header, runs_of
 from minrnn.reproduce.stats import mean_std
 
 __all__ = ["render", "summary"]
@@ -93,7 +93,7 @@ def _selective_copy(d: dict, out: Path) -> str:
     by = defaultdict(list)
     for r in d["runs"]:
         c = r["config"]
-        by[(r.get("group", "main"), c["mixer"], c["n_layers"])].append(100 * r["accuracy"])
+        by[(group_of(r), c["mixer"], c["n_layers"])].append(100 * r["accuracy"])
     c0 = d["runs"][0]["config"]
     main_rows, ser, err = [], {}, {}
     for (g, m, L), accs in sorted(by.items()):
@@ -154,7 +154,7 @@ def _selective_copy(d: dict, out: Path) -> str:
 
 def _selective_copy_long(d: dict) -> str:
     """Accuracy over training of the longer CPU runs (group "long"), beside the main runs' final accuracy."""
-    longs = [r for r in d["runs"] if r.get("group") == "long"]
+    longs = runs_of(d, "long")
     if not longs:
         return ""
     steps = sorted({e["step"] for r in longs for e in r["train"]["evals"]})
@@ -181,9 +181,8 @@ def _selective_copy_long(d: dict) -> str:
 
 def _shakespeare(d: dict, out: Path) -> str:
     by = defaultdict(list)
-    for r in d["runs"]:
-        if r.get("group", "main") == "main":
-            by[r["config"]["mixer"]].append(r)
+    for r in runs_of(d, "main"):
+        by[r["config"]["mixer"]].append(r)
     if not by:  # only extra groups were run (e.g. --where group=long)
         return "\n\n".join(p for p in ["## 3. Shakespeare character-level LM (Fig. 2)", header(d),
                                         _shakespeare_long(d)] if p)
@@ -246,19 +245,19 @@ def _shakespeare(d: dict, out: Path) -> str:
 
 def _shakespeare_long(d: dict) -> str:
     """Best validation loss of the longer CPU runs (group "long") beside the main runs'."""
-    longs = [r for r in d["runs"] if r.get("group") == "long"]
+    longs = runs_of(d, "long")
     if not longs:
         return ""
     main = defaultdict(list)
-    for r in d["runs"]:
-        if r.get("group", "main") == "main" and r["config"]["seed"] == longs[0]["config"]["seed"]:
+    for r in runs_of(d, "main"):
+        if r["config"]["seed"] == longs[0]["config"]["seed"]:
             main[r["config"]["mixer"]].append(r["best_val_loss"])
     rows = [[NAMES[r["config"]["mixer"]], r["config"]["seed"], fmt(main[r["config"]["mixer"]][0], 3)
              if main[r["config"]["mixer"]] else "—", f"{r['best_val_loss']:.3f}", r["best_step"],
              fmt(r["train_wall_s"] / 60, 0)] for r in longs]
     best = {NAMES[r["config"]["mixer"]]: r["best_val_loss"] for r in longs}
     lo, hi = min(best, key=best.get), max(best, key=best.get)
-    main_steps = next((r["config"]["steps"] for r in d["runs"] if r.get("group", "main") == "main"), None)
+    main_steps = next((r["config"]["steps"] for r in runs_of(d, "main")), None)
     c = longs[0]["config"]
     return "\n\n".join([
         f"**Longer training** (same config, {c['steps']} steps, one seed; `--where group=long`): does the gap "
@@ -294,11 +293,11 @@ def _chomsky_table(runs: list[dict]):
 
 def _chomsky_long(d: dict) -> str:
     """The longer CPU runs (group "long") beside the main runs' averages."""
-    longs = [r for r in d["runs"] if r.get("group") == "long"]
+    longs = runs_of(d, "long")
     if not longs:
         return ""
     _, mixers, rows, avg = _chomsky_table(longs)
-    _, _, _, main_avg = _chomsky_table([r for r in d["runs"] if r.get("group", "main") == "main"])
+    _, _, _, main_avg = _chomsky_table(runs_of(d, "main"))
     c = longs[0]["config"]
     change = ", ".join(f"{NAMES.get(m, m)} {mean_std(main_avg[m])[0]:.2f} -> {mean_std(avg[m])[0]:.2f}"
                        for m in mixers if main_avg.get(m) and avg.get(m))
@@ -310,7 +309,7 @@ def _chomsky_long(d: dict) -> str:
 
 
 def _chomsky(d: dict, out: Path) -> str:
-    by, mixers, rows, avg = _chomsky_table([r for r in d["runs"] if r.get("group", "main") == "main"])
+    by, mixers, rows, avg = _chomsky_table(runs_of(d, "main"))
     if not by:  # only extra groups were run (e.g. --where group=long)
         return "\n\n".join(p for p in ["## 4. Formal languages / Chomsky hierarchy (Table 2)", header(d),
                                         _chomsky_long(d)] if p)
