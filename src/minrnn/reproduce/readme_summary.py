@@ -18,7 +18,7 @@ from pathlib import Path
 
 from minrnn.reproduce import aaren_report
 from minrnn.reproduce.report import PAPER, fmt, md_table
-from minrnn.reproduce.section_common import NAMES, group_of, runs_of
+from minrnn.reproduce.section_common import NAMES, runs_of
 from minrnn.reproduce.stats import mean_std
 
 BEGIN, END = "<!-- RESULTS -->", "<!-- /RESULTS -->"
@@ -47,6 +47,11 @@ def _cell(stats: dict, mixer: str, nd: int, scale: float = 1.0) -> str:
     return f"{fmt(m * scale, nd)} ± {fmt(s * scale, nd)} (n={len(stats[mixer])})"
 
 
+def _steps(runs) -> int:
+    """The longest training (optimizer steps) among ``runs``."""
+    return max(r["config"]["steps"] for r in runs)
+
+
 def _mean_of_task_means(runs, value) -> dict[str, float]:
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in runs:
@@ -69,24 +74,22 @@ def minrnn_rows(data: Path) -> list[list[str]]:
         paper = ", ".join(f"{NAMES[m]} {v}" for m, v in PAPER["selective_copy"].items())
         for group, label in (("main", "selective copying, accuracy % (3 layers, {steps} steps)"),
                              ("long", "selective copying trained 10x longer, accuracy % ({steps} steps)")):
-            st = _by_mixer(doc["runs"], lambda r: r.get("accuracy"),
-                           lambda r, g=group: r["config"]["n_layers"] == 3 and group_of(r) == g)
+            runs = runs_of(doc, group)
+            st = _by_mixer(runs, lambda r: r.get("accuracy"), lambda r: r["config"]["n_layers"] == 3)
             if st:
-                steps = max(r["config"]["steps"] for r in runs_of(doc, group))
                 ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 1, 100)}" for m in ("mingru", "minlstm", "mamba")
                                  if m in st)
-                rows.append([label.format(steps=steps), ours, paper])
+                rows.append([label.format(steps=_steps(runs)), ours, paper])
     doc = _load(data, "minrnn_shakespeare")
     if doc:
         paper = ", ".join(f"{NAMES[m]} {v[0]}" for m, v in PAPER["shakespeare"].items())
         for group, label in (("main", "Shakespeare char LM, best val loss in nats ({steps} steps)"),
                              ("long", "Shakespeare char LM trained 5x longer, best val loss ({steps} steps)")):
-            st = _by_mixer(doc["runs"], lambda r: r.get("best_val_loss"),
-                           lambda r, g=group: group_of(r) == g)
+            runs = runs_of(doc, group)
+            st = _by_mixer(runs, lambda r: r.get("best_val_loss"))
             if st:
-                steps = max(r["config"]["steps"] for r in runs_of(doc, group))
                 ours = ", ".join(f"{NAMES[m]} {_cell(st, m, 3)}" for m in PAPER["shakespeare"] if m in st)
-                rows.append([label.format(steps=steps), ours, paper])
+                rows.append([label.format(steps=_steps(runs)), ours, paper])
     doc = _load(data, "minrnn_chomsky")
     if doc:
         paper = ", ".join(f"{NAMES.get(m, 'xLSTM')} {v}" for m, v in PAPER["chomsky_avg"].items())
@@ -97,7 +100,7 @@ def minrnn_rows(data: Path) -> list[list[str]]:
             if runs:
                 avg = _mean_of_task_means(runs, lambda r: r["normalized"])
                 ours = ", ".join(f"{NAMES.get(m, m)} {fmt(v, 2)}" for m, v in sorted(avg.items()))
-                rows.append([label.format(steps=max(r["config"]["steps"] for r in runs)), ours, paper])
+                rows.append([label.format(steps=_steps(runs)), ours, paper])
     doc = _load(data, "minrnn_rl")
     if doc:
         st = _by_mixer(doc["runs"], lambda r: r.get("score_mean"))

@@ -28,3 +28,8 @@ def group_of(run: dict) -> str:
 def runs_of(d: dict, group: str) -> list[dict]:
     """The runs of experiment JSON ``d`` that belong to plan group ``group``."""
     return [r for r in d["runs"] if group_of(r) == group]
+
+
+def paragraphs(parts) -> str:
+    """The non-empty ``parts`` as markdown paragraphs."""
+    return "\n\n".join(p for p in parts if p)

@@ -8,7 +8,7 @@ from pathlib import Path
 from minrnn.bench.runtime import PAIRS
 from minrnn.reproduce.report import CPU_NOTES, PAPER, bar_plot, fmt, md_table
 from minrnn.reproduce.rl_section import rl_section
-from minrnn.reproduce.section_common import NAMES, group_of, header, runs_of
+from minrnn.reproduce.section_common import NAMES, group_of, header, paragraphs, runs_of
 from minrnn.reproduce.stats import mean_std
 
 __all__ = ["render", "summary"]
@@ -130,7 +130,7 @@ def _selective_copy(d: dict, out: Path) -> str:
     mamba_note = (" Mamba uses expansion 1 (not 6) at CPU scale to keep its (d_inner x 16)-wide scan "
                   "affordable.") \
         if d["scale"] == "cpu" else ""
-    return "\n\n".join(p for p in [
+    return paragraphs([
         "## 2. Selective copying (Table 1)",
         header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only selective_copy`. Config: "
@@ -149,7 +149,7 @@ def _selective_copy(d: dict, out: Path) -> str:
         "paper."
         if d["scale"] == "cpu" else "",
         _selective_copy_long(d),
-        "![selective copying](minrnn_selective_copy.png)"] if p)
+        "![selective copying](minrnn_selective_copy.png)"])
 
 
 def _selective_copy_long(d: dict) -> str:
@@ -184,8 +184,7 @@ def _shakespeare(d: dict, out: Path) -> str:
     for r in runs_of(d, "main"):
         by[r["config"]["mixer"]].append(r)
     if not by:  # only extra groups were run (e.g. --where group=long)
-        return "\n\n".join(p for p in ["## 3. Shakespeare character-level LM (Fig. 2)", header(d),
-                                        _shakespeare_long(d)] if p)
+        return paragraphs(["## 3. Shakespeare character-level LM (Fig. 2)", header(d), _shakespeare_long(d)])
     rows, curves, best = [], {}, {}
     for m, rs in by.items():
         pl, ps = PAPER["shakespeare"].get(m, (None, None))
@@ -220,7 +219,7 @@ def _shakespeare(d: dict, out: Path) -> str:
     if late:
         spread += ("Every model whose best step equals its last step was still improving when training "
                    "stopped, so the step of the best loss says nothing about convergence speed here.")
-    return "\n\n".join(p for p in [
+    return paragraphs([
         "## 3. Shakespeare character-level LM (Fig. 2)",
         header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only shakespeare`. Config: d_model "
@@ -240,7 +239,7 @@ def _shakespeare(d: dict, out: Path) -> str:
         "relative ranking and the speed (tokens/s, one thread, noisy machine) are what this run checks."
         if d["scale"] == "cpu" else "",
         _shakespeare_long(d),
-        "![shakespeare](minrnn_shakespeare.png)"] if p)
+        "![shakespeare](minrnn_shakespeare.png)"])
 
 
 def _shakespeare_long(d: dict) -> str:
@@ -301,18 +300,17 @@ def _chomsky_long(d: dict) -> str:
     c = longs[0]["config"]
     change = ", ".join(f"{NAMES.get(m, m)} {mean_std(main_avg[m])[0]:.2f} -> {mean_std(avg[m])[0]:.2f}"
                        for m in mixers if main_avg.get(m) and avg.get(m))
-    return "\n\n".join(p for p in [
+    return paragraphs([
         f"**Longer training** ({c['steps']} steps, one seed, the paper's three models; `--where group=long`): "
         "is the gap to the paper under-training?",
         md_table(["task"] + [NAMES.get(m, m) for m in mixers], rows),
-        f"Average normalized accuracy, main runs -> {c['steps']} steps: {change}." if change else ""] if p)
+        f"Average normalized accuracy, main runs -> {c['steps']} steps: {change}." if change else ""])
 
 
 def _chomsky(d: dict, out: Path) -> str:
     by, mixers, rows, avg = _chomsky_table(runs_of(d, "main"))
     if not by:  # only extra groups were run (e.g. --where group=long)
-        return "\n\n".join(p for p in ["## 4. Formal languages / Chomsky hierarchy (Table 2)", header(d),
-                                        _chomsky_long(d)] if p)
+        return paragraphs(["## 4. Formal languages / Chomsky hierarchy (Table 2)", header(d), _chomsky_long(d)])
     n_seeds = "/".join(str(n) for n in sorted({len(rs) for per in by.values() for rs in per.values()}))
     diffs = [f"{NAMES.get(m, m)} {mean_std(avg[m])[0] - PAPER['chomsky_avg'][m]:+.2f}" for m in mixers
              if avg[m] and m in PAPER["chomsky_avg"]]
@@ -327,7 +325,7 @@ def _chomsky(d: dict, out: Path) -> str:
                                    for t in by] for m in mixers}, out / "minrnn_chomsky.png",
              "normalized accuracy", "Formal languages (eval lengths > train)")
     c = next(rs[0] for per in by.values() for rs in per.values())["config"]
-    return "\n\n".join(p for p in [
+    return paragraphs([
         "## 4. Formal languages / Chomsky hierarchy (Table 2)",
         header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only chomsky`. Config: d_model "
@@ -351,7 +349,7 @@ def _chomsky(d: dict, out: Path) -> str:
         "while the nonlinear LSTM can, so min-RNNs at chance there is expected, not a bug."
         if d["scale"] == "cpu" else "",
         _chomsky_long(d),
-        "![chomsky](minrnn_chomsky.png)"] if p)
+        "![chomsky](minrnn_chomsky.png)"])
 
 
 def render(data: dict, out: Path) -> str:
@@ -384,4 +382,4 @@ def render(data: dict, out: Path) -> str:
             parts.append(f"## {exp}\n\nNot run yet (`--only {exp}`).")
             continue
         parts.append(fn(d, out))
-    return "\n\n".join(p for p in parts if p) + "\n"
+    return paragraphs(parts) + "\n"
