@@ -51,27 +51,29 @@ def _row_strides(xs: list[torch.Tensor]):
     return arr
 
 
+def _run_fwd(kernel: str, xs, h0, h, h_last, cu) -> None:
+    """Forward kernel: inputs ``xs`` (row-strided (B, T, D) or packed), h0 -> h, h_last (preallocated)."""
+    getattr(library(), f"mr_{kernel}_fwd")(
+        int(h.dtype == torch.float64), _ptrs(*xs), _row_strides(xs), h0.data_ptr(), h.data_ptr(),
+        h_last.data_ptr(), cu.data_ptr(), cu.numel() - 1, h.shape[-1], _threads(h.numel()))
+
+
+def _run_bwd(kernel: str, xs, h, h0, grad_h, grad_last, grads, grad_h0, cu) -> None:
+    """Backward kernel into the preallocated ``grads`` (rows ``row_stride(grads[0])`` apart) and ``grad_h0``."""
+    getattr(library(), f"mr_{kernel}_bwd")(
+        int(h.dtype == torch.float64), _ptrs(*xs), _row_strides(xs), h.data_ptr(), h0.data_ptr(),
+        grad_h.data_ptr(), grad_last.data_ptr(), _ptrs(*grads), row_stride(grads[0]), grad_h0.data_ptr(),
+        cu.data_ptr(), cu.numel() - 1, h.shape[-1], _threads(h.numel()))
+
+
 class _GatedFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernel: str, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
-        lib = library()
         xs = [rows_view(x) for x in inputs]
         h0 = h0.contiguous()
-        B, T, D = xs[0].shape
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype)
         h_last = torch.empty_like(h0)
-        getattr(lib, f"mr_{kernel}_fwd")(
-            int(h.dtype == torch.float64),
-            _ptrs(*xs),
-            _row_strides(xs),
-            h0.data_ptr(),
-            h.data_ptr(),
-            h_last.data_ptr(),
-            cu.data_ptr(),
-            cu.numel() - 1,
-            D,
-            _threads(h.numel()),
-        )
+        _run_fwd(kernel, xs, h0, h, h_last, cu)
         ctx.kernel = kernel
         ctx.save_for_backward(cu, h0, h, *xs)
         return h, h_last
@@ -90,22 +92,7 @@ class _GatedFn(torch.autograd.Function):
         else:
             grads = [torch.empty(x.shape, dtype=x.dtype) for x in xs]
         grad_h0 = torch.empty_like(h0)
-        getattr(library(), f"mr_{ctx.kernel}_bwd")(
-            int(h.dtype == torch.float64),
-            _ptrs(*xs),
-            _row_strides(xs),
-            h.data_ptr(),
-            h0.data_ptr(),
-            grad_h.data_ptr(),
-            grad_last.data_ptr(),
-            _ptrs(*grads),
-            row_stride(grads[0]),
-            grad_h0.data_ptr(),
-            cu.data_ptr(),
-            cu.numel() - 1,
-            D,
-            _threads(h.numel()),
-        )
+        _run_bwd(ctx.kernel, xs, h, h0, grad_h, grad_last, grads, grad_h0, cu)
         return (None, None, grad_h0, *grads)
 
 
@@ -186,10 +173,10 @@ def aaren(scores: torch.Tensor, values: torch.Tensor, state, cu_seqlens: torch.T
 
 def kernels_only(op: str, inputs: list[torch.Tensor], h0: torch.Tensor, grad_h: torch.Tensor):
     """For benchmarks: a callable running the forward and backward kernels of ``op`` into buffers allocated
-    once here, so its time leaves out allocation (first-touch page faults), autograd and Python dispatch.
+    once here, so its time leaves out allocation (first-touch page faults) and autograd.
     inputs: (B, T, D) each (contiguous or projection chunks); h0: (B, D); grad_h: (B, T, D). The results
     of the last call are in ``run.buffers`` (h, grads, grad_h0)."""
-    lib, kernel = library(), _KERNELS[op]
+    kernel = _KERNELS[op]
     xs = [rows_view(x.detach()) for x in inputs]
     h0, grad_h = h0.detach().contiguous(), grad_h.detach().contiguous()
     B, T, D = xs[0].shape
@@ -197,14 +184,10 @@ def kernels_only(op: str, inputs: list[torch.Tensor], h0: torch.Tensor, grad_h: 
     h = torch.empty(B, T, D, dtype=xs[0].dtype)
     h_last, grad_last, grad_h0 = torch.empty_like(h0), torch.zeros_like(h0), torch.empty_like(h0)
     grads = [torch.empty_like(h) for _ in xs]
-    dbl, threads = int(h.dtype == torch.float64), _threads(h.numel())
-    ins, strides, outs = _ptrs(*xs), _row_strides(xs), _ptrs(*grads)
-    fwd, bwd = getattr(lib, f"mr_{kernel}_fwd"), getattr(lib, f"mr_{kernel}_bwd")
 
     def run() -> None:
-        fwd(dbl, ins, strides, h0.data_ptr(), h.data_ptr(), h_last.data_ptr(), cu.data_ptr(), B, D, threads)
-        bwd(dbl, ins, strides, h.data_ptr(), h0.data_ptr(), grad_h.data_ptr(), grad_last.data_ptr(), outs, D,
-            grad_h0.data_ptr(), cu.data_ptr(), B, D, threads)
+        _run_fwd(kernel, xs, h0, h, h_last, cu)
+        _run_bwd(kernel, xs, h, h0, grad_h, grad_last, grads, grad_h0, cu)
 
     run.buffers = {"h": h, "grads": grads, "grad_h0": grad_h0}  # type: ignore[attr-defined]
     return run
