@@ -39,6 +39,16 @@ def are_adjacent_chunks(xs: list[torch.Tensor]) -> bool:
     return True
 
 
+def gradient_buffers(xs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Uninitialised tensors for the gradients of the (B, T, D) inputs ``xs`` of a kernel: the chunks of one
+    (B, T, n * D) buffer when ``xs`` are such chunks of one projection (so :func:`chunk_last_dim`'s backward can
+    hand the buffer on without concatenating), else one tensor per input."""
+    if len(xs) > 1 and are_adjacent_chunks(xs):
+        B, T, D = xs[0].shape
+        return list(xs[0].new_empty(B, T, len(xs) * D).chunk(len(xs), dim=-1))
+    return [torch.empty(x.shape, dtype=x.dtype, device=x.device) for x in xs]
+
+
 class _ChunkLastDim(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, n: int):

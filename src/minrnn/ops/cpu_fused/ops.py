@@ -17,7 +17,7 @@ import ctypes
 import torch
 
 from minrnn.ops.cpu_fused.build import library
-from minrnn.ops.layout import are_adjacent_chunks, row_stride, rows_view
+from minrnn.ops.layout import gradient_buffers, row_stride, rows_view
 
 _KERNELS = {"linear_scan": "scan", "min_gru": "gru", "min_lstm": "lstm"}
 
@@ -84,13 +84,7 @@ class _GatedFn(torch.autograd.Function):
         cu, h0, h, *xs = ctx.saved_tensors
         grad_h = grad_h.contiguous()
         grad_last = grad_last.contiguous()
-        B, T, D = h.shape
-        if len(xs) > 1 and are_adjacent_chunks(xs):
-            # the inputs are chunks of one projection: write the gradients as chunks of one buffer too,
-            # which chunk_last_dim's backward hands on without concatenating
-            grads = list(h.new_empty(B, T, len(xs) * D).chunk(len(xs), dim=-1))
-        else:
-            grads = [torch.empty(x.shape, dtype=x.dtype) for x in xs]
+        grads = gradient_buffers(xs)
         grad_h0 = torch.empty_like(h0)
         _run_bwd(ctx.kernel, xs, h, h0, grad_h, grad_last, grads, grad_h0, cu)
         return (None, None, grad_h0, *grads)

@@ -14,7 +14,7 @@ import os
 import torch
 import triton
 
-from minrnn.ops.layout import are_adjacent_chunks, row_stride, rows_view
+from minrnn.ops.layout import gradient_buffers, row_stride, rows_view
 from minrnn.ops.triton.aaren_kernels import aaren_bwd_kernel, aaren_fwd_kernel
 from minrnn.ops.triton.gated_kernels import gated_bwd_kernel, gated_fwd_kernel
 
@@ -62,11 +62,8 @@ class _GatedFn(torch.autograd.Function):
         cu, h0, h, *xs = ctx.saved_tensors
         grad_h = grad_h.contiguous()
         grad_last = grad_last.to(h0.dtype).contiguous()
-        B, T, D = h.shape
-        if len(xs) > 1 and are_adjacent_chunks(xs):  # see minrnn.ops.layout.chunk_last_dim
-            grads = list(xs[0].new_empty(B, T, len(xs) * D).chunk(len(xs), dim=-1))
-        else:
-            grads = [torch.empty(x.shape, dtype=x.dtype, device=x.device) for x in xs]
+        D = h.shape[-1]
+        grads = gradient_buffers(xs)
         grad_h0 = torch.empty_like(h0)
         N = cu.numel() - 1
         bt, bd = _blocks(D)
