@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-fast lint demo clean
+.PHONY: venv test test-fast lint demo clean gpu-wheels
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests
+
+# the outside kernels that `minrnn bench gpu` compares against, as wheels for the GPU machine (no internet
+# there): carry .whl and run `bash benchmarks/gpu/run.sh bench` (see that script)
+gpu-wheels: $(STAMP)
+	$(PY) -m pip download -q --no-deps -d .whl fla-core==0.6.0 accelerated-scan==0.3.1 mingru-pytorch
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 TASKS = ("lm", "selective_copy", "chomsky", "rl", "tpp", "forecasting", "classification")
-BENCHES = ("ops", "runtime", "streaming")
+BENCHES = ("ops", "gpu", "runtime", "streaming")
 REPRODUCE = {"minrnn-paper": "minrnn_paper", "aaren-paper": "aaren_paper"}
 
 USAGE = """usage: minrnn COMMAND ...

@@ -87,7 +87,7 @@ def test_python_dash_m_help():
     assert res.returncode == 0 and "train TASK" in res.stdout
 
 
-@pytest.mark.parametrize("cmd,listed", [("bench", "ops|runtime|streaming"), ("train", "lm|selective_copy"),
+@pytest.mark.parametrize("cmd,listed", [("bench", "ops|gpu|runtime|streaming"), ("train", "lm|selective_copy"),
                                         ("reproduce", "minrnn-paper|aaren-paper")])
 def test_group_help_lists_the_choices(cmd, listed, capsys):
     assert main([cmd, "--help"]) == 0

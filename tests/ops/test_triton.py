@@ -136,6 +136,19 @@ else:
         assert_close_list(got, want, dtype)
 
     @pytest.mark.parametrize("op", GATED)
+    @pytest.mark.parametrize("cfg", [(16, 16, 2, None), (16, 64, 8, 1), (128, 16, 4, 2)])
+    def test_launch_configs_give_the_same_result(op, cfg):
+        """Every block shape the benchmark sweep may pick is correct (ragged ends in time and channels)."""
+        from minrnn.ops.triton.ops import LaunchConfig, launch_config
+
+        cu = torch.tensor([0, 5, 41], device=DEV)
+        args = gated_inputs(op, 1, 41, 19, torch.float32, seed=4, device=DEV)
+        args[-1] = torch.randn(2, 19, device=DEV)
+        with launch_config(LaunchConfig(*cfg)):
+            got = run_gated(op, "triton", args, cu)
+        assert_close_list(got, run_gated(op, "reference", args, cu), torch.float32)
+
+    @pytest.mark.parametrize("op", GATED)
     def test_varlen(op):
         cu = torch.tensor([0, 5, 5, 6, 30], device=DEV)
         args = gated_inputs(op, 1, 30, 16, torch.float64, seed=2, device=DEV)
@@ -190,3 +203,17 @@ else:
         got, want = run_aaren("triton", s, v, st), run_aaren("reference", s, v, st)
         assert got[0].dtype == torch.bfloat16
         assert_close_list(got, want, torch.bfloat16)
+
+
+def test_launch_config_rejects_bad_values():
+    from minrnn.ops.triton.ops import LaunchConfig, launch_config
+
+    with pytest.raises(ValueError, match="block_t"):
+        LaunchConfig(block_t=48)
+    with pytest.raises(ValueError, match="block_d"):
+        LaunchConfig(block_d=8)
+    with pytest.raises(ValueError, match="num_warps"):
+        LaunchConfig(num_warps=3)
+    with pytest.raises(TypeError, match="LaunchConfig"):
+        with launch_config((64, 32)):
+            pass

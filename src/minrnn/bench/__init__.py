@@ -1,1 +1,1 @@
-"""Benchmarks behind ``minrnn bench ops|runtime|streaming``; each module has ``main(argv) -> int``."""
+"""Benchmarks behind ``minrnn bench ops|gpu|runtime|streaming``; each module has ``main(argv) -> int``."""

@@ -30,6 +30,7 @@ import csv
 import datetime as dt
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -246,29 +247,22 @@ def bench_step(D: int, contexts: list[int], steps: int, dtype, device: str) -> l
     return rows
 
 
+#: column order of the printed tables; other keys follow in the order they first appear
+_KEYS = ["section", "case", "B", "T", "D", "seconds", "x_multiply", "x_multiply_prealloc", "x_fast",
+         "x_projection", "x_layer", "us_per_token"]
+
+
 def _fmt_table(rows: list[dict]) -> str:
-    keys = [
-        "section",
-        "case",
-        "B",
-        "T",
-        "D",
-        "seconds",
-        "x_multiply",
-        "x_multiply_prealloc",
-        "x_fast",
-        "x_projection",
-        "x_layer",
-        "us_per_token",
-    ]
-    keys = [k for k in keys if any(k in r for r in rows)]
+    keys = [k for k in _KEYS if any(k in r for r in rows)]
+    keys += [k for k in dict.fromkeys(k for r in rows for k in r) if k not in keys]
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
         cells = []
         for k in keys:
             v = r.get(k, "")
             cells.append(
-                f"{v * 1e3:.2f} ms" if k == "seconds" else f"{v:.3g}" if isinstance(v, float) else str(v)
+                f"{v * 1e3:.3g} ms" if k == "seconds" and isinstance(v, float)
+                else f"{v:.3g}" if isinstance(v, float) else str(v)
             )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -327,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {command}\n# {info}", flush=True)
     rows: list[dict] = []
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name = f"ops_{args.device.split(':')[0]}_{stamp}{'_quick' if args.quick else ''}"
     for T in args.T:
         for D in args.D:
             if "scan" in sections:
@@ -336,36 +331,40 @@ def main(argv: list[str] | None = None) -> int:
             if "layer" in sections:
                 rows += bench_layer(args.B, T, D, dtype, args.device, args.repeats, args.slow_repeats)
                 print(_fmt_table(rows[-6:]), flush=True)
-            _write(rows, info, command, args, stamp, final=False)
+            write_results(rows, info, command, name, args, final=False)
     if "step" in sections:
         for D in args.D:
             rows += bench_step(D, args.contexts, args.steps, dtype, args.device)
         print(_fmt_table([r for r in rows if r["section"] == "step"]), flush=True)
-    _write(rows, info, command, args, stamp, final=True)
+    write_results(rows, info, command, name, args, final=True)
     return 0
 
 
-def _write(rows: list[dict], info: dict, command: str, args, stamp: str, final: bool) -> None:
-    """Write (and, during the run, rewrite) the CSV and markdown results; the end load goes in at the end."""
+def _stamp_of(name: str) -> str:
+    m = re.search(r"\d{8}T\d{6}Z", name)
+    return m.group(0) if m else "?"
+
+
+def write_results(rows: list[dict], info: dict, command: str, name: str, args, final: bool) -> None:
+    """Write (and, during the run, rewrite) ``<args.out>/<name>.csv`` and ``.md`` with the command, date,
+    device, dtype and machine on top; the load at the end goes in too."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     info = dict(info, loadavg_now=" ".join(f"{x:.2f}" for x in os.getloadavg()), complete=final)
-    stem = out / f"ops_{args.device.split(':')[0]}_{stamp}{'_quick' if args.quick else ''}"
-    header = [f"command: {command}", f"date (UTC): {stamp}", f"device: {args.device}, dtype: {args.dtype}"]
+    stem = out / name
+    header = [f"command: {command}", f"date (UTC): {_stamp_of(name)}",
+              f"device: {args.device}, dtype: {args.dtype}"]
     header += [f"{k}: {v}" for k, v in info.items()]
-    fields = sorted(
-        {k for r in rows for k in r},
-        key=lambda k: (
-            ["section", "case", "B", "T", "D"].index(k) if k in ("section", "case", "B", "T", "D") else 10
-        ),
-    )
+    first = ["section", "case", "B", "T", "D"]
+    fields = sorted({k for r in rows for k in r}, key=lambda k: first.index(k) if k in first else 10)
     with open(stem.with_suffix(".csv"), "w", newline="") as f:
         for line in header:
             f.write(f"# {line}\n")
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
-    md = ["# minrnn bench ops", "", *[f"- {line}" for line in header], "", _fmt_table(rows), ""]
+    title = name.split("_", 1)[0]
+    md = [f"# minrnn bench {title}", "", *[f"- {line}" for line in header], "", _fmt_table(rows), ""]
     stem.with_suffix(".md").write_text("\n".join(md))
     if final:
         print(f"wrote {stem}.csv and {stem}.md")

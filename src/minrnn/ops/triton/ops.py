@@ -9,7 +9,10 @@ variable-length batches pass their own ``cu_seqlens``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 import triton
@@ -26,9 +29,54 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
-def _blocks(D: int) -> tuple[int, int]:
-    """(BLOCK_T, BLOCK_D): chunk length and channels per program."""
-    return (32 if interpreting() else 64), max(16, min(32, triton.next_power_of_2(D)))
+@dataclass(frozen=True)
+class LaunchConfig:
+    """How the gated kernels are launched: ``block_t`` steps per chunk, ``block_d`` channels per program (powers
+    of two, >= 16), ``num_warps`` per program and ``num_stages`` of software pipelining (None: Triton's
+    default). The default (64, <= 32, 4, None) was chosen without a GPU to measure on; ``minrnn bench gpu
+    --sections sweep`` times the alternatives."""
+
+    block_t: int = 64
+    block_d: int = 32
+    num_warps: int = 4
+    num_stages: int | None = None
+
+    def __post_init__(self):
+        for name in ("block_t", "block_d"):
+            v = getattr(self, name)
+            if v < 16 or v & (v - 1):
+                raise ValueError(f"{name} must be a power of two >= 16, got {v}")
+        if self.num_warps not in (1, 2, 4, 8, 16):
+            raise ValueError(f"num_warps must be one of 1, 2, 4, 8, 16, got {self.num_warps}")
+        if self.num_stages is not None and self.num_stages < 1:
+            raise ValueError(f"num_stages must be >= 1 or None, got {self.num_stages}")
+
+
+_OVERRIDE: LaunchConfig | None = None
+
+
+@contextlib.contextmanager
+def launch_config(config: LaunchConfig) -> Iterator[None]:
+    """Launch the gated kernels with ``config`` inside the block (for benchmarks and tests)."""
+    global _OVERRIDE
+    if not isinstance(config, LaunchConfig):
+        raise TypeError(f"config must be a LaunchConfig, got {type(config).__name__}")
+    previous, _OVERRIDE = _OVERRIDE, config
+    try:
+        yield
+    finally:
+        _OVERRIDE = previous
+
+
+def _launch(D: int) -> tuple[int, int, dict]:
+    """(BLOCK_T, BLOCK_D, launch options) for rows of ``D`` channels."""
+    if _OVERRIDE is not None:
+        cfg = _OVERRIDE
+        opts = {"num_warps": cfg.num_warps}
+        if cfg.num_stages is not None:
+            opts["num_stages"] = cfg.num_stages
+        return cfg.block_t, cfg.block_d, opts
+    return (32 if interpreting() else 64), max(16, min(32, triton.next_power_of_2(D))), {}
 
 
 def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None, device) -> torch.Tensor:
@@ -46,11 +94,11 @@ class _GatedFn(torch.autograd.Function):
         N = cu.numel() - 1
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype, device=xs[0].device)
         h_last = torch.empty_like(h0)
-        bt, bd = _blocks(D)
+        bt, bd, opts = _launch(D)
         x2 = xs[2] if mode == 2 else xs[0]
         strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
         gated_fwd_kernel[(N, triton.cdiv(D, bd))](
-            xs[0], xs[1], x2, h0, h, h_last, cu, D, *strides, MODE=mode, BLOCK_T=bt, BLOCK_D=bd
+            xs[0], xs[1], x2, h0, h, h_last, cu, D, *strides, MODE=mode, BLOCK_T=bt, BLOCK_D=bd, **opts
         )
         ctx.mode = mode
         ctx.save_for_backward(cu, h0, h, *xs)
@@ -66,7 +114,7 @@ class _GatedFn(torch.autograd.Function):
         grads = gradient_buffers(xs)
         grad_h0 = torch.empty_like(h0)
         N = cu.numel() - 1
-        bt, bd = _blocks(D)
+        bt, bd, opts = _launch(D)
         x2 = xs[2] if ctx.mode == 2 else xs[0]
         strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
         dx2 = grads[2] if ctx.mode == 2 else grads[0]
@@ -89,6 +137,7 @@ class _GatedFn(torch.autograd.Function):
             MODE=ctx.mode,
             BLOCK_T=bt,
             BLOCK_D=bd,
+            **opts,
         )
         return (None, None, grad_h0, *grads)
 

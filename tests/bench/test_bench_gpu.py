@@ -1,0 +1,51 @@
+"""``minrnn bench gpu`` on a CPU: our ops, the copy yardstick and the paper-step section run and write their
+columns; the outside kernels and the launch sweep need CUDA and say so (timings are not asserted)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from minrnn.bench import gpu
+
+
+def _rows(path):
+    return list(csv.DictReader(ln for ln in path.read_text().splitlines() if not ln.startswith("#")))
+
+
+def test_bench_gpu_on_cpu_writes_bandwidth_and_paper_ratios(tmp_path, capsys):
+    argv = ["--device", "cpu", "--shapes", "2x64x16", "--copy-mb", "4", "--repeats", "2", "--hidden", "16",
+            "--step-shape", "2,4096", "--out", str(tmp_path)]
+    assert gpu.main(argv) == 0
+    (csv_file,) = tmp_path.glob("gpu_cpu_*.csv")
+    rows = _rows(csv_file)
+    by_case = {r["case"]: r for r in rows}
+    assert float(by_case["device-to-device copy (read + write)"]["GBps"]) > 0
+    for op in gpu.UNITS:
+        for pas in ("fwd", "fwd+bwd"):
+            r = by_case[f"{op} ours (auto) {pas}"]
+            assert float(r["GBps"]) > 0 and float(r["pct_copy"]) > 0
+    assert by_case["fla / accelerated-scan"]["note"] == "needs CUDA"
+    steps = {r["case"]: r for r in rows if r["section"] == "step"}
+    assert set(steps) == {"mingru training step", "minlstm training step", "gru training step"}
+    assert float(steps["mingru training step"]["paper_t4_ms"]) == 3.41
+    assert float(steps["mingru training step"]["x_vs_paper_t4"]) > 0
+    out = capsys.readouterr().out
+    assert "sweep: skipped" in out and "wrote" in out
+    assert "command: python -m minrnn.bench.gpu --device cpu" in next(tmp_path.glob("gpu_cpu_*.md")).read_text()
+
+
+def test_peak_bandwidth_lookup():
+    assert gpu.peak_bandwidth("NVIDIA H100 80GB HBM3") == 3.35e12
+    assert gpu.peak_bandwidth("NVIDIA H100 PCIe") == 2.0e12
+    assert gpu.peak_bandwidth("NVIDIA H200") == 4.8e12
+    assert gpu.peak_bandwidth("Tesla T4") == 0.32e12
+    assert gpu.peak_bandwidth("some new GPU") is None
+
+
+def test_bad_arguments_name_the_argument():
+    with pytest.raises(SystemExit, match="--sections"):
+        gpu.main(["--sections", "scan,nope"])
+    with pytest.raises(SystemExit):
+        gpu.build_parser().parse_args(["--shapes", "2x64"])
