@@ -49,7 +49,14 @@ if not INTERPRET and not ON_GPU:
         from minrnn.ops.triton import aaren_kernels, gated_kernels
 
         acc = "fp64" if io_dtype == "fp64" else "fp32"
-        if kernel.startswith("gated"):
+        if kernel.endswith("summary_kernel") or kernel == "carry_kernel":
+            from minrnn.ops.triton import segment_kernels
+
+            fn = getattr(segment_kernels, kernel)
+            consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "REVERSE": bool(mode)}
+            acc_args = ("A", "B", "C", "C0")
+            scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "S": "i32"}
+        elif kernel.startswith("gated"):
             fn = getattr(gated_kernels, kernel)
             consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32}
             acc_args = ("H0", "HL", "GL", "DH0")
@@ -59,15 +66,16 @@ if not INTERPRET and not ON_GPU:
             consts = {"HAS_STATE": bool(mode), "BLOCK_T": 64, "BLOCK_V": 16}
             acc_args = ("M0", "U0", "W0", "MA", "UA", "MT", "UT", "WT", "GM", "GU", "GW", "DM0", "DU0", "DW0")
             scalars = {"CU": "*i64", "H": "i32", "Dv": "i32"}
-        sig = {}
+        sig, consts_used = {}, {}
         for name in fn.arg_names:
             if name in consts:
                 sig[name] = "constexpr"
+                consts_used[name] = consts[name]
             elif name in scalars:
                 sig[name] = scalars[name]
             else:
                 sig[name] = "*" + (acc if name in acc_args else io_dtype)
-        triton.compile(ASTSource(fn, sig, consts), target=GPUTarget("cuda", 90, 32))
+        triton.compile(ASTSource(fn, sig, consts_used), target=GPUTarget("cuda", 90, 32))
 
     @pytest.mark.parametrize(
         "kernel,io_dtype,mode",
@@ -76,6 +84,9 @@ if not INTERPRET and not ON_GPU:
             ("gated_bwd_kernel", "bf16", 2),
             ("aaren_fwd_kernel", "fp32", 1),
             ("aaren_bwd_kernel", "fp32", 1),
+            ("gated_fwd_summary_kernel", "bf16", 2),
+            ("gated_bwd_summary_kernel", "fp32", 1),
+            ("carry_kernel", "fp32", 1),
         ],
     )
     def test_kernels_compile_for_gpu(kernel, io_dtype, mode):
@@ -149,6 +160,36 @@ else:
         assert_close_list(got, run_gated(op, "reference", args, cu), torch.float32)
 
     @pytest.mark.parametrize("op", GATED)
+    @pytest.mark.parametrize("T,segment", [(41, 16), (41, 32), (64, 16), (16, 16)])
+    def test_segments_match_reference(op, T, segment):
+        """Sequences cut into pieces scanned in parallel (summaries, carries, pieces): forward, backward, h0,
+        final state; ragged last piece, a single piece (T == segment: no cut)."""
+        from minrnn.ops.triton.ops import LaunchConfig, launch_config
+
+        args = gated_inputs(op, 2, T, 19, torch.float64, seed=T + segment, device=DEV)
+        with launch_config(LaunchConfig(block_t=16, block_d=16, segment=segment)):
+            got = run_gated(op, "triton", args)
+        assert_close_list(got, run_gated(op, "reference", args), torch.float64)
+
+    @pytest.mark.parametrize("op", ("min_gru", "min_lstm"))
+    def test_segments_extreme_logits_bf16(op):
+        from minrnn.ops.triton.ops import LaunchConfig, launch_config
+
+        args = gated_inputs(op, 1, 50, 16, torch.float32, seed=5, extreme=True, device=DEV)
+        args = [a.to(torch.bfloat16) for a in args[:-1]] + [args[-1]]
+        with launch_config(LaunchConfig(block_t=16, block_d=16, segment=16)):
+            got = run_gated(op, "triton", args)
+        assert all(torch.isfinite(x).all() for x in got)
+        assert_close_list(got, run_gated(op, "reference", args), torch.bfloat16)
+
+    def test_bench_sweep_times_every_config(monkeypatch):
+        from minrnn.bench import gpu
+
+        monkeypatch.setattr(gpu, "SWEEP", [(16, 16, 2, None, None), (16, 16, 4, 1, 16)])
+        rows = gpu.bench_sweep(1, 40, 16, torch.float32, DEV, gpu._timer(DEV, 1), ("min_gru", "min_lstm"))
+        assert len(rows) == 4 and all(r["seconds"] > 0 and r["GBps"] > 0 for r in rows)
+
+    @pytest.mark.parametrize("op", GATED)
     def test_varlen(op):
         cu = torch.tensor([0, 5, 5, 6, 30], device=DEV)
         args = gated_inputs(op, 1, 30, 16, torch.float64, seed=2, device=DEV)
@@ -214,6 +255,8 @@ def test_launch_config_rejects_bad_values():
         LaunchConfig(block_d=8)
     with pytest.raises(ValueError, match="num_warps"):
         LaunchConfig(num_warps=3)
+    with pytest.raises(ValueError, match="segment"):
+        LaunchConfig(block_t=64, segment=96)
     with pytest.raises(TypeError, match="LaunchConfig"):
         with launch_config((64, 32)):
             pass

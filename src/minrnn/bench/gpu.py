@@ -58,8 +58,9 @@ PEAK_BANDWIDTH = (
 #: gradient per input.
 UNITS = {"linear_scan": (3, 8), "min_gru": (3, 9), "min_lstm": (4, 12)}
 
-#: launch configurations timed by the ``sweep`` section: (block_t, block_d, num_warps, num_stages)
-SWEEP = [(bt, bd, w, s) for bt in (32, 64, 128) for bd in (16, 32, 64) for w in (2, 4, 8) for s in (None, 1)]
+#: launch configurations timed by the ``sweep`` section: (block_t, block_d, num_warps, num_stages, segment)
+SWEEP = [(bt, bd, w, s, None) for bt in (32, 64, 128) for bd in (16, 32, 64) for w in (2, 4, 8) for s in (None, 1)]
+SWEEP += [(64, bd, 4, None, seg) for bd in (16, 32) for seg in (1024, 4096)]
 
 SHAPES = [(16, 2048, 256), (64, 4096, 128), (8, 4096, 2048), (4, 65536, 512)]
 
@@ -200,13 +201,13 @@ def bench_paper_step(device: str, hidden: int, repeats: int, batch: int = 64, T:
     return rows
 
 
-def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer) -> list[dict]:
-    """min_gru and min_lstm forward+backward under each launch configuration in :data:`SWEEP`."""
+def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer, ops=("min_gru",)) -> list[dict]:
+    """Forward+backward of ``ops`` under each launch configuration in :data:`SWEEP`."""
     from minrnn.ops.triton.ops import LaunchConfig, launch_config
 
     rows = []
     grad = torch.randn(B, T, D, device=device, dtype=dtype)
-    for op in ("min_gru", "min_lstm"):
+    for op in ops:
         xs = [x.requires_grad_() for x in _inputs(op, B, T, D, dtype, device)]
         _, fwd_bwd = _fwd_and_bwd(lambda op=op, xs=xs: getattr(MF, op)(*xs, backend="triton")[0], xs, grad)
         for cfg in SWEEP:
@@ -217,7 +218,7 @@ def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer) -> list[dict]
                     rows.append(dict(section="sweep", case=f"{op} {cfg}", B=B, T=T, D=D, note=repr(e)[:120]))
                     continue
             units = UNITS[op][1]
-            rows.append(dict(section="sweep", case=f"{op} fwd+bwd bt,bd,warps,stages={cfg}", B=B, T=T, D=D,
+            rows.append(dict(section="sweep", case=f"{op} fwd+bwd bt,bd,warps,stages,segment={cfg}", B=B, T=T, D=D,
                              seconds=t, GBps=units * B * T * D * grad.element_size() / t / 1e9))
     return rows
 
@@ -236,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shapes", type=lambda s: [_shape(x) for x in s.split(",") if x],
                    default=SHAPES, help="comma-separated BxTxD for 'scan' (default: " +
                    ",".join("x".join(map(str, s)) for s in SHAPES) + ")")
-    p.add_argument("--sweep-shape", type=_shape, default=(16, 4096, 1024), help="BxTxD for 'sweep'")
+    p.add_argument("--sweep-shapes", type=lambda s: [_shape(x) for x in s.split(",") if x],
+                   default=[(16, 4096, 1024), (1, 65536, 1024)], help="BxTxD list for 'sweep'")
+    p.add_argument("--sweep-ops", default="min_gru", help="comma-separated ops for 'sweep'")
     p.add_argument("--hidden", type=int, default=128, help="'step': layer width (the runtime preset's)")
     p.add_argument("--step-shape", type=_parse_ints, default=[64, 4096], help="'step': B,T (the paper's)")
     p.add_argument("--copy-mb", type=int, default=1024, help="'copy': MiB copied")
@@ -282,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     if "step" in sections:
         emit(bench_paper_step(device, args.hidden, args.repeats, *args.step_shape))
     if "sweep" in sections:
-        emit(bench_sweep(*args.sweep_shape, dtype, device, timer))
+        for B, T, D in args.sweep_shapes:
+            emit(bench_sweep(B, T, D, dtype, device, timer, args.sweep_ops.split(",")))
     write_results(rows, info, command, f"gpu_{device.split(':')[0]}_{stamp}", args, final=True)
     return 0
 

@@ -20,6 +20,7 @@ import triton
 from minrnn.ops.layout import gradient_buffers, row_stride, rows_view
 from minrnn.ops.triton.aaren_kernels import aaren_bwd_kernel, aaren_fwd_kernel
 from minrnn.ops.triton.gated_kernels import gated_bwd_kernel, gated_fwd_kernel
+from minrnn.ops.triton.segment_kernels import carry_kernel, gated_bwd_summary_kernel, gated_fwd_summary_kernel
 
 _MODES = {"linear_scan": 0, "min_gru": 1, "min_lstm": 2}
 
@@ -33,13 +34,15 @@ def interpreting() -> bool:
 class LaunchConfig:
     """How the gated kernels are launched: ``block_t`` steps per chunk, ``block_d`` channels per program (powers
     of two, >= 16), ``num_warps`` per program and ``num_stages`` of software pipelining (None: Triton's
-    default). The default (64, <= 32, 4, None) was chosen without a GPU to measure on; ``minrnn bench gpu
-    --sections sweep`` times the alternatives."""
+    default). ``segment``: cut the sequences of a (B, T, ...) batch into pieces of that many steps scanned in
+    parallel (``segment_kernels``); None: one program walks a whole sequence. The default (64, <= 32, 4, None,
+    None) was chosen without a GPU to measure on; ``minrnn bench gpu --sections sweep`` times the alternatives."""
 
     block_t: int = 64
     block_d: int = 32
     num_warps: int = 4
     num_stages: int | None = None
+    segment: int | None = None
 
     def __post_init__(self):
         for name in ("block_t", "block_d"):
@@ -50,6 +53,8 @@ class LaunchConfig:
             raise ValueError(f"num_warps must be one of 1, 2, 4, 8, 16, got {self.num_warps}")
         if self.num_stages is not None and self.num_stages < 1:
             raise ValueError(f"num_stages must be >= 1 or None, got {self.num_stages}")
+        if self.segment is not None and (self.segment < self.block_t or self.segment % self.block_t):
+            raise ValueError(f"segment must be a multiple of block_t={self.block_t} or None, got {self.segment}")
 
 
 _OVERRIDE: LaunchConfig | None = None
@@ -68,15 +73,22 @@ def launch_config(config: LaunchConfig) -> Iterator[None]:
         _OVERRIDE = previous
 
 
-def _launch(D: int) -> tuple[int, int, dict]:
-    """(BLOCK_T, BLOCK_D, launch options) for rows of ``D`` channels."""
+def _launch(D: int) -> tuple[int, int, int | None, dict]:
+    """(BLOCK_T, BLOCK_D, segment, launch options) for rows of ``D`` channels."""
     if _OVERRIDE is not None:
         cfg = _OVERRIDE
         opts = {"num_warps": cfg.num_warps}
         if cfg.num_stages is not None:
             opts["num_stages"] = cfg.num_stages
-        return cfg.block_t, cfg.block_d, opts
-    return (32 if interpreting() else 64), max(16, min(32, triton.next_power_of_2(D))), {}
+        return cfg.block_t, cfg.block_d, cfg.segment, opts
+    return (32 if interpreting() else 64), max(16, min(32, triton.next_power_of_2(D))), None, {}
+
+
+def _pieces(N: int, T: int, L: int, device) -> tuple[torch.Tensor, int]:
+    """Offsets (N * S + 1) of the pieces of ``L`` steps of N sequences of T steps, and S."""
+    S = triton.cdiv(T, L)
+    starts = torch.arange(N, device=device)[:, None] * T + torch.arange(S, device=device)[None, :] * L
+    return torch.cat([starts.reshape(-1), starts.new_full((1,), N * T)]), S
 
 
 def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None, device) -> torch.Tensor:
@@ -86,21 +98,32 @@ def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None, device) -> torch.T
 
 
 class _GatedFn(torch.autograd.Function):
+    """Gated scans over the sequences given by offsets ``cu``; ``T`` > 0 says they all have T steps (a
+    (B, T, D) batch), which lets ``LaunchConfig.segment`` cut them into pieces."""
+
     @staticmethod
-    def forward(ctx, mode: int, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
+    def forward(ctx, mode: int, T: int, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
         xs = [rows_view(x) for x in inputs]
         h0 = h0.contiguous()
-        D = xs[0].shape[-1]
-        N = cu.numel() - 1
+        N, D = h0.shape
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype, device=xs[0].device)
-        h_last = torch.empty_like(h0)
-        bt, bd, opts = _launch(D)
+        bt, bd, seg, opts = _launch(D)
         x2 = xs[2] if mode == 2 else xs[0]
-        strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
-        gated_fwd_kernel[(N, triton.cdiv(D, bd))](
-            xs[0], xs[1], x2, h0, h, h_last, cu, D, *strides, MODE=mode, BLOCK_T=bt, BLOCK_D=bd, **opts
-        )
-        ctx.mode = mode
+        args = (xs[0], xs[1], x2)
+        strides = [row_stride(x) for x in args]
+        kw = dict(MODE=mode, BLOCK_T=bt, BLOCK_D=bd, **opts)
+        if seg and T > seg:  # pieces: summaries, carries, then the pieces as sequences of a packed batch
+            cu_p, S = _pieces(N, T, seg, h0.device)
+            grid = (N * S, triton.cdiv(D, bd))
+            A, B, C, last = (torch.empty(N * S, D, dtype=h0.dtype, device=h0.device) for _ in range(4))
+            gated_fwd_summary_kernel[grid](*args, A, B, cu_p, D, *strides, **kw)
+            carry_kernel[(N, grid[1])](A, B, h0, C, S, D, REVERSE=False, BLOCK_D=bd)
+            gated_fwd_kernel[grid](*args, C, h, last, cu_p, D, *strides, **kw)
+            h_last = last.view(N, S, D)[:, -1].contiguous()
+        else:
+            h_last = torch.empty_like(h0)
+            gated_fwd_kernel[(N, triton.cdiv(D, bd))](*args, h0, h, h_last, cu, D, *strides, **kw)
+        ctx.mode, ctx.T = mode, T
         ctx.save_for_backward(cu, h0, h, *xs)
         return h, h_last
 
@@ -110,36 +133,32 @@ class _GatedFn(torch.autograd.Function):
         cu, h0, h, *xs = ctx.saved_tensors
         grad_h = grad_h.contiguous()
         grad_last = grad_last.to(h0.dtype).contiguous()
-        D = h.shape[-1]
+        N, D = h0.shape
         grads = gradient_buffers(xs)
-        grad_h0 = torch.empty_like(h0)
-        N = cu.numel() - 1
-        bt, bd, opts = _launch(D)
+        bt, bd, seg, opts = _launch(D)
         x2 = xs[2] if ctx.mode == 2 else xs[0]
-        strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
         dx2 = grads[2] if ctx.mode == 2 else grads[0]
-        gated_bwd_kernel[(N, triton.cdiv(D, bd))](
-            xs[0],
-            xs[1],
-            x2,
-            h,
-            h0,
-            grad_h,
-            grad_last,
-            grads[0],
-            grads[1],
-            dx2,
-            grad_h0,
-            cu,
-            D,
-            *strides,
-            row_stride(grads[0]),
-            MODE=ctx.mode,
-            BLOCK_T=bt,
-            BLOCK_D=bd,
-            **opts,
+        strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
+        kw = dict(MODE=ctx.mode, BLOCK_T=bt, BLOCK_D=bd, **opts)
+        T = ctx.T
+        if seg and T > seg:
+            cu_p, S = _pieces(N, T, seg, h0.device)
+            grid = (N * S, triton.cdiv(D, bd))
+            # each piece starts from h0 or the last state of the piece before it
+            h0_p = torch.cat([h0[:, None], h.view(N, T, D)[:, seg - 1 :: seg][:, : S - 1].to(h0.dtype)], 1)
+            A, B, C, dh0_p = (torch.empty(N * S, D, dtype=h0.dtype, device=h0.device) for _ in range(4))
+            gated_bwd_summary_kernel[grid](xs[0], xs[1], grad_h, A, B, cu_p, D, *strides[:2], **kw)
+            carry_kernel[(N, grid[1])](A, B, grad_last, C, S, D, REVERSE=True, BLOCK_D=bd)
+            h0_in, g_in, dh0_out, cu_in = h0_p.reshape(N * S, D), C, dh0_p, cu_p
+        else:
+            grid = (N, triton.cdiv(D, bd))
+            h0_in, g_in, dh0_out, cu_in = h0, grad_last, torch.empty_like(h0), cu
+        gated_bwd_kernel[grid](
+            xs[0], xs[1], x2, h, h0_in, grad_h, g_in, grads[0], grads[1], dx2, dh0_out, cu_in, D, *strides,
+            row_stride(grads[0]), **kw,
         )
-        return (None, None, grad_h0, *grads)
+        grad_h0 = dh0_out.view(N, -1, D)[:, 0].contiguous() if cu_in is not cu else dh0_out
+        return (None, None, None, grad_h0, *grads)
 
 
 def gated(op: str):
@@ -149,7 +168,8 @@ def gated(op: str):
     def fn(*args, cu_seqlens: torch.Tensor | None = None):
         *inputs, h0 = args
         B, T, _ = inputs[0].shape
-        return _GatedFn.apply(mode, _offsets(B, T, cu_seqlens, h0.device), h0, *inputs)
+        uniform_T = T if cu_seqlens is None else 0
+        return _GatedFn.apply(mode, uniform_T, _offsets(B, T, cu_seqlens, h0.device), h0, *inputs)
 
     fn.__name__ = f"{op}_triton"
     return fn
