@@ -187,7 +187,8 @@ else:
 
         monkeypatch.setattr(gpu, "SWEEP", [(16, 16, 2, None, None), (16, 16, 4, 1, 16)])
         rows = gpu.bench_sweep(1, 40, 16, torch.float32, DEV, gpu._timer(DEV, 1), ("min_gru", "min_lstm"))
-        assert len(rows) == 4 and all(r["seconds"] > 0 and r["GBps"] > 0 for r in rows)
+        assert len(rows) == 6 and all(r["seconds"] > 0 and r["GBps"] > 0 for r in rows)
+        assert rows[0]["case"] == "min_gru defaults"
 
     @pytest.mark.parametrize("op", GATED)
     def test_varlen(op):

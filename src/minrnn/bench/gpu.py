@@ -27,6 +27,7 @@ runs our ops only (the outside kernels need CUDA), which is what the unit test e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import sys
@@ -209,17 +210,20 @@ def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer, ops=("min_gru
     grad = torch.randn(B, T, D, device=device, dtype=dtype)
     for op in ops:
         xs = [x.requires_grad_() for x in _inputs(op, B, T, D, dtype, device)]
-        _, fwd_bwd = _fwd_and_bwd(lambda op=op, xs=xs: getattr(MF, op)(*xs, backend="triton")[0], xs, grad)
-        for cfg in SWEEP:
-            with launch_config(LaunchConfig(*cfg)):
+        fwd, fwd_bwd = _fwd_and_bwd(lambda op=op, xs=xs: getattr(MF, op)(*xs, backend="triton")[0], xs, grad)
+        for cfg in [None, *SWEEP]:  # None: the defaults (DEFAULT_FWD, DEFAULT_BWD)
+            with launch_config(LaunchConfig(*cfg)) if cfg else contextlib.nullcontext():
                 try:
-                    t = timer(fwd_bwd)
+                    t_fwd, t_all = timer(fwd), timer(fwd_bwd)
                 except Exception as e:  # a configuration that does not fit (registers, shared memory)
                     rows.append(dict(section="sweep", case=f"{op} {cfg}", B=B, T=T, D=D, note=repr(e)[:120]))
                     continue
-            units = UNITS[op][1]
-            rows.append(dict(section="sweep", case=f"{op} fwd+bwd bt,bd,warps,stages,segment={cfg}", B=B, T=T, D=D,
-                             seconds=t, GBps=units * B * T * D * grad.element_size() / t / 1e9))
+            u_fwd, u_all = UNITS[op]
+            nbytes = B * T * D * grad.element_size()
+            name = f"bt,bd,warps,stages,segment={cfg}" if cfg else "defaults"
+            rows.append(dict(section="sweep", case=f"{op} {name}", B=B, T=T, D=D,
+                             fwd_ms=t_fwd * 1e3, bwd_ms=(t_all - t_fwd) * 1e3, seconds=t_all,
+                             GBps_fwd=u_fwd * nbytes / t_fwd / 1e9, GBps=u_all * nbytes / t_all / 1e9))
     return rows
 
 

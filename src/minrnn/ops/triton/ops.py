@@ -35,8 +35,8 @@ class LaunchConfig:
     """How the gated kernels are launched: ``block_t`` steps per chunk, ``block_d`` channels per program (powers
     of two, >= 16), ``num_warps`` per program and ``num_stages`` of software pipelining (None: Triton's
     default). ``segment``: cut the sequences of a (B, T, ...) batch into pieces of that many steps scanned in
-    parallel (``segment_kernels``); None: one program walks a whole sequence. The default (64, <= 32, 4, None,
-    None) was chosen without a GPU to measure on; ``minrnn bench gpu --sections sweep`` times the alternatives."""
+    parallel (``segment_kernels``); None: one program walks a whole sequence. Defaults: :data:`DEFAULT_FWD`,
+    :data:`DEFAULT_BWD`; ``minrnn bench gpu --sections sweep`` times the alternatives."""
 
     block_t: int = 64
     block_d: int = 32
@@ -73,15 +73,23 @@ def launch_config(config: LaunchConfig) -> Iterator[None]:
         _OVERRIDE = previous
 
 
-def _launch(D: int) -> tuple[int, int, int | None, dict]:
+#: defaults for the forward and the backward kernel, from the compiler's resource report for sm_90
+#: (``benchmarks/gpu/kernel_resources.py``): 64-step chunks need 186 (min_gru) and 255 registers plus spills
+#: (min_lstm) per thread in the backward, 32-step chunks 111 and 128 without spills; the forward needs ~105
+#: at 64. Not yet timed on a GPU: ``minrnn bench gpu --sections sweep``.
+DEFAULT_FWD = LaunchConfig(block_t=64, block_d=32, num_warps=4)
+DEFAULT_BWD = LaunchConfig(block_t=32, block_d=32, num_warps=4)
+
+
+def _launch(D: int, backward: bool = False) -> tuple[int, int, int | None, dict]:
     """(BLOCK_T, BLOCK_D, segment, launch options) for rows of ``D`` channels."""
-    if _OVERRIDE is not None:
-        cfg = _OVERRIDE
-        opts = {"num_warps": cfg.num_warps}
-        if cfg.num_stages is not None:
-            opts["num_stages"] = cfg.num_stages
-        return cfg.block_t, cfg.block_d, cfg.segment, opts
-    return (32 if interpreting() else 64), max(16, min(32, triton.next_power_of_2(D))), None, {}
+    cfg = _OVERRIDE or (DEFAULT_BWD if backward else DEFAULT_FWD)
+    opts = {"num_warps": cfg.num_warps}
+    if cfg.num_stages is not None:
+        opts["num_stages"] = cfg.num_stages
+    block_t = 32 if interpreting() and _OVERRIDE is None else cfg.block_t
+    block_d = cfg.block_d if _OVERRIDE is not None else max(16, min(cfg.block_d, triton.next_power_of_2(D)))
+    return block_t, block_d, cfg.segment, opts
 
 
 def _pieces(N: int, T: int, L: int, device) -> tuple[torch.Tensor, int]:
@@ -135,7 +143,7 @@ class _GatedFn(torch.autograd.Function):
         grad_last = grad_last.to(h0.dtype).contiguous()
         N, D = h0.shape
         grads = gradient_buffers(xs)
-        bt, bd, seg, opts = _launch(D)
+        bt, bd, seg, opts = _launch(D, backward=True)
         x2 = xs[2] if ctx.mode == 2 else xs[0]
         dx2 = grads[2] if ctx.mode == 2 else grads[0]
         strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
