@@ -221,6 +221,52 @@ else:
         for name in ("chunk", "chunk_last_dim"):
             assert_close_list(res["triton", name], res["reference", "chunk"], torch.float64)
 
+    def _layer_run(layer, x, state):
+        layer.zero_grad(set_to_none=True)
+        x = x.detach().clone().requires_grad_()
+        out, new_state = layer(x, state)
+        ((out.float() * torch.linspace(-1, 1, out.shape[-1], device=out.device)).sum()).backward()
+        grads = [x.grad] + [p.grad for p in layer.parameters()]
+        return [out.detach(), *(s.detach() for s in torch.utils._pytree.tree_leaves(new_state))], grads
+
+    @pytest.mark.parametrize("kind", ["MinGRU", "MinLSTM", "Aaren"])
+    def test_layers_on_triton_match_reference(kind):
+        """Whole layers (projection chunks read in place, packed gradients): forward, state, every gradient;
+        then step() from the parallel state continues it."""
+        import minrnn.layers as L
+
+        torch.manual_seed(0)
+        make = (lambda b: L.Aaren(16, num_heads=2, backend=b)) if kind == "Aaren" else (
+            lambda b: getattr(L, kind)(16, 16, backend=b))
+        tri, ref = make("triton").to(DEV, torch.float64), make("reference").to(DEV, torch.float64)
+        ref.load_state_dict(tri.state_dict())
+        x = torch.randn(2, 37, 16, dtype=torch.float64, device=DEV)
+        (out_t, grads_t), (out_r, grads_r) = _layer_run(tri, x, None), _layer_run(ref, x, None)
+        assert_close_list(out_t, out_r, torch.float64)
+        assert_close_list(grads_t, grads_r, torch.float64)
+        with torch.no_grad():
+            _, st = tri(x[:, :30])
+            for t in range(30, 37):
+                y, st = tri.step(x[:, t], st)
+            assert torch.allclose(y, out_r[0][:, 36], atol=1e-9)
+
+    @pytest.mark.parametrize("kind", ["MinGRU", "MinLSTM"])
+    def test_layers_under_bf16_autocast(kind):
+        """Mixed precision as training runs it: the projection in bf16 under autocast feeds the kernels bf16
+        logits; the result stays close to float32 and gradients reach the weights in float32."""
+        import minrnn.layers as L
+
+        torch.manual_seed(0)
+        layer = getattr(L, kind)(32, 32, backend="triton").to(DEV)
+        x = torch.randn(2, 40, 32, device=DEV)
+        want, _ = layer(x)
+        with torch.autocast(DEV, dtype=torch.bfloat16):
+            got, last = layer(x)
+        assert got.dtype == torch.bfloat16 and last.dtype == torch.float32
+        assert (got.float() - want).abs().max() < 0.1
+        got.float().sum().backward()
+        assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in layer.parameters())
+
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     @pytest.mark.parametrize("with_state", [False, True])
     def test_aaren_matches_reference(dtype, with_state):
