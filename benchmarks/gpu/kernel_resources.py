@@ -41,10 +41,11 @@ ACC_ARGS = ("H0", "HL", "GL", "DH0", "A", "B")
 SCALARS = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "SO": "i32"}
 
 
-def resources(kernel: str, mode: int, block_t: int, block_d: int, num_warps: int, io: str = "fp32") -> dict:
-    """Compile one kernel variant for sm_90 and read its registers, stack bytes and global loads."""
+def resources(kernel: str, mode: int, block_t: int, block_d: int, num_warps: int, io: str = "fp32",
+              stages: int = 3) -> dict:
+    """Compile one kernel variant for sm_90 and read its registers, stack bytes, shared memory and loads."""
     fn = getattr(KERNELS[kernel], kernel)
-    consts = {"MODE": mode, "BLOCK_T": block_t, "BLOCK_D": block_d}
+    consts = {"MODE": mode, "BLOCK_T": block_t, "BLOCK_D": block_d, "STAGES": stages}
     sig = {n: "constexpr" if n in consts else SCALARS.get(n, "*" + ("fp32" if n in ACC_ARGS else io))
            for n in fn.arg_names}
     attrs = {(i,): [["tt.divisibility", 16]] for i, n in enumerate(fn.arg_names) if n not in consts}
@@ -59,10 +60,12 @@ def resources(kernel: str, mode: int, block_t: int, block_d: int, num_warps: int
                               check=True).stdout
     loads = re.findall(r"LDG\.E(\.\d+)?", sass)
     return {
+        "shared_bytes": k.metadata.shared,
         "registers": int(re.search(r"REG:(\d+)", usage).group(1)),
         "stack_bytes": int(re.search(r"STACK:(\d+)", usage).group(1)),
         "loads_128bit": sum(w == ".128" for w in loads),
         "loads_narrower": sum(w != ".128" for w in loads),
+        "async_copies": len(re.findall(r"LDGSTS", sass)),
     }
 
 
@@ -70,24 +73,26 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--configs", nargs="+", default=["64,32,4", "32,32,4", "64,32,8", "16,32,4", "32,16,2"],
                    help="BLOCK_T,BLOCK_D,num_warps triples")
+    p.add_argument("--stages", type=int, default=3, help="software-pipelining stages of the chunk loops")
     p.add_argument("--io", default="fp32", choices=["fp32", "bf16", "fp16"], help="input/output dtype")
     p.add_argument("--out", default=None, help="folder for a markdown copy (default: print only)")
     args = p.parse_args(argv)
-    lines = ["| kernel | op | BLOCK_T, BLOCK_D, warps | registers | stack bytes (spills) | 128-bit loads | "
-             "narrower loads |", "|---|---|---|---|---|---|---|"]
+    lines = ["| kernel | op | BLOCK_T, BLOCK_D, warps | registers | stack bytes (spills) | shared bytes | "
+             "128-bit loads | narrower loads | async copies (LDGSTS) |", "|---|---|---|---|---|---|---|---|---|"]
     for kernel in KERNELS:
         for mode, op in ((1, "min_gru"), (2, "min_lstm")):
             for cfg in args.configs:
                 bt, bd, w = (int(v) for v in cfg.split(","))
-                r = resources(kernel, mode, bt, bd, w, args.io)
+                r = resources(kernel, mode, bt, bd, w, args.io, args.stages)
                 lines.append(f"| {kernel} | {op} | {bt}, {bd}, {w} | {r['registers']} | {r['stack_bytes']} | "
-                             f"{r['loads_128bit']} | {r['loads_narrower']} |")
+                             f"{r['shared_bytes']} | "
+                             f"{r['loads_128bit']} | {r['loads_narrower']} | {r['async_copies']} |")
                 print(lines[-1], flush=True)
     if args.out:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        path = Path(args.out) / f"kernel_resources_sm90_{args.io}_{stamp}.md"
-        head = [f"# Triton kernel resources, sm_90 target, {args.io} inputs", "",
+        path = Path(args.out) / f"kernel_resources_sm90_{args.io}_stages{args.stages}_{stamp}.md"
+        head = [f"# Triton kernel resources, sm_90 target, {args.io} inputs, {args.stages} pipeline stages", "",
                 f"- command: python benchmarks/gpu/kernel_resources.py {' '.join(argv or sys.argv[1:])}",
                 f"- triton {triton.__version__}; compiled on a machine without a GPU (see the script's docstring)",
                 ""]

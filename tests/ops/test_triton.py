@@ -53,12 +53,12 @@ if not INTERPRET and not ON_GPU:
             from minrnn.ops.triton import segment_kernels
 
             fn = getattr(segment_kernels, kernel)
-            consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "REVERSE": bool(mode)}
+            consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "REVERSE": bool(mode), "STAGES": 3}
             acc_args = ("A", "B", "C", "C0")
             scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "S": "i32"}
         elif kernel.startswith("gated"):
             fn = getattr(gated_kernels, kernel)
-            consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32}
+            consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "STAGES": 3}
             acc_args = ("H0", "HL", "GL", "DH0")
             scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "SO": "i32"}
         else:

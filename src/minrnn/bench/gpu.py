@@ -60,8 +60,9 @@ PEAK_BANDWIDTH = (
 UNITS = {"linear_scan": (3, 8), "min_gru": (3, 9), "min_lstm": (4, 12)}
 
 #: launch configurations timed by the ``sweep`` section: (block_t, block_d, num_warps, num_stages, segment)
-SWEEP = [(bt, bd, w, s, None) for bt in (32, 64, 128) for bd in (16, 32, 64) for w in (2, 4, 8) for s in (None, 1)]
-SWEEP += [(64, bd, 4, None, seg) for bd in (16, 32) for seg in (1024, 4096)]
+SWEEP = [(bt, bd, w, None, None) for bt in (32, 64, 128) for bd in (16, 32, 64) for w in (2, 4, 8)]
+SWEEP += [(bt, 32, 4, s, None) for bt in (32, 64) for s in (1, 2, 4)]  # pipelining depth (None: 3)
+SWEEP += [(64, bd, 4, None, seg) for bd in (16, 32) for seg in (1024, 4096)]  # pieces in parallel
 
 SHAPES = [(16, 2048, 256), (64, 4096, 128), (8, 4096, 2048), (4, 65536, 512)]
 

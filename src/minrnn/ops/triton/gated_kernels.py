@@ -10,6 +10,10 @@ strides, so projection chunks are read in place); outputs and gradients are cont
 
 Backward: g_t = dL/dh_t + a_{t+1} g_{t+1}, the same scan over chunks taken in reverse time order, then the
 logit gradients from g_t, h_{t-1} and the recomputed gates. Sequences are given by offsets CU (N + 1).
+
+The chunk loops are software-pipelined (``tl.range(..., num_stages=STAGES)``): the loads of the next STAGES - 1
+chunks are in flight (asynchronous copies into shared memory) while a chunk is scanned. Without the annotation
+Triton pipelines only loops that feed a matrix product, and each chunk waited for its own loads.
 """
 
 from __future__ import annotations
@@ -84,7 +88,21 @@ def _coef(x0, x1, x2, MODE: tl.constexpr):
 
 @triton.jit
 def gated_fwd_kernel(
-    X0, X1, X2, H0, H, HL, CU, D, S0, S1, S2, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr
+    X0,
+    X1,
+    X2,
+    H0,
+    H,
+    HL,
+    CU,
+    D,
+    S0,
+    S1,
+    S2,
+    MODE: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    STAGES: tl.constexpr,
 ):
     n = tl.program_id(0)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
@@ -95,7 +113,7 @@ def gated_fwd_kernel(
     acc = h.dtype
     rows = tl.arange(0, BLOCK_T)
     last = (rows == BLOCK_T - 1)[:, None]
-    for t0 in range(start, end, BLOCK_T):
+    for t0 in tl.range(start, end, BLOCK_T, num_stages=STAGES):
         t = t0 + rows
         mask = (t < end)[:, None] & dmask[None, :]
         ptr = t[:, None] * D + offs_d[None, :]
@@ -137,6 +155,7 @@ def gated_bwd_kernel(
     MODE: tl.constexpr,
     BLOCK_T: tl.constexpr,
     BLOCK_D: tl.constexpr,
+    STAGES: tl.constexpr,
 ):
     n = tl.program_id(0)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
@@ -149,7 +168,7 @@ def gated_bwd_kernel(
     rows = tl.arange(0, BLOCK_T)
     last = (rows == BLOCK_T - 1)[:, None]
     n_chunks = tl.cdiv(end - start, BLOCK_T)
-    for c in range(0, n_chunks):
+    for c in tl.range(0, n_chunks, num_stages=STAGES):
         t = end - 1 - c * BLOCK_T - rows  # descending time within the chunk
         valid = t >= start
         mask = valid[:, None] & dmask[None, :]

@@ -33,8 +33,8 @@ def interpreting() -> bool:
 @dataclass(frozen=True)
 class LaunchConfig:
     """How the gated kernels are launched: ``block_t`` steps per chunk, ``block_d`` channels per program (powers
-    of two, >= 16), ``num_warps`` per program and ``num_stages`` of software pipelining (None: Triton's
-    default). ``segment``: cut the sequences of a (B, T, ...) batch into pieces of that many steps scanned in
+    of two, >= 16), ``num_warps`` per program and ``num_stages`` of software pipelining of the chunk loops
+    (None: 3; 1: none). ``segment``: cut the sequences of a (B, T, ...) batch into pieces of that many steps scanned in
     parallel (``segment_kernels``); None: one program walks a whole sequence. Defaults: :data:`DEFAULT_FWD`,
     :data:`DEFAULT_BWD`; ``minrnn bench gpu --sections sweep`` times the alternatives."""
 
@@ -74,19 +74,17 @@ def launch_config(config: LaunchConfig) -> Iterator[None]:
 
 
 #: defaults for the forward and the backward kernel, from the compiler's resource report for sm_90
-#: (``benchmarks/gpu/kernel_resources.py``): 64-step chunks need 186 (min_gru) and 255 registers plus spills
-#: (min_lstm) per thread in the backward, 32-step chunks 111 and 128 without spills; the forward needs ~105
-#: at 64. Not yet timed on a GPU: ``minrnn bench gpu --sections sweep``.
+#: (``benchmarks/gpu/kernel_resources.py``, docs/kernels.md): the backward with 64-step chunks spills (min_lstm,
+#: unpipelined) or holds 116 KB of shared memory (pipelined, one program per SM); with 32-step chunks neither.
+#: Not yet timed on a GPU: ``minrnn bench gpu --sections sweep``.
 DEFAULT_FWD = LaunchConfig(block_t=64, block_d=32, num_warps=4)
 DEFAULT_BWD = LaunchConfig(block_t=32, block_d=32, num_warps=4)
 
 
 def _launch(D: int, backward: bool = False) -> tuple[int, int, int | None, dict]:
-    """(BLOCK_T, BLOCK_D, segment, launch options) for rows of ``D`` channels."""
+    """(BLOCK_T, BLOCK_D, segment, launch keywords incl. STAGES) for rows of ``D`` channels."""
     cfg = _OVERRIDE or (DEFAULT_BWD if backward else DEFAULT_FWD)
-    opts = {"num_warps": cfg.num_warps}
-    if cfg.num_stages is not None:
-        opts["num_stages"] = cfg.num_stages
+    opts = {"num_warps": cfg.num_warps, "STAGES": cfg.num_stages or 3}
     block_t = 32 if interpreting() and _OVERRIDE is None else cfg.block_t
     block_d = cfg.block_d if _OVERRIDE is not None else max(16, min(cfg.block_d, triton.next_power_of_2(D)))
     return block_t, block_d, cfg.segment, opts

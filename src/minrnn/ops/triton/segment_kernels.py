@@ -31,7 +31,8 @@ def _last_row(x, last):
 
 @triton.jit
 def gated_fwd_summary_kernel(
-    X0, X1, X2, A, B, CU, D, S0, S1, S2, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr
+    X0, X1, X2, A, B, CU, D, S0, S1, S2, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr,
+    STAGES: tl.constexpr,
 ):
     """(A, B) of every piece: h_end = A h_in + B over its steps."""
     n = tl.program_id(0)
@@ -44,7 +45,7 @@ def gated_fwd_summary_kernel(
     acc = tot_a.dtype
     rows = tl.arange(0, BLOCK_T)
     last = (rows == BLOCK_T - 1)[:, None]
-    for t0 in range(start, end, BLOCK_T):
+    for t0 in tl.range(start, end, BLOCK_T, num_stages=STAGES):
         t = t0 + rows
         mask = (t < end)[:, None] & dmask[None, :]
         x0 = tl.load(X0 + t[:, None] * S0 + offs_d[None, :], mask=mask, other=0.0).to(acc)
@@ -62,7 +63,8 @@ def gated_fwd_summary_kernel(
 
 @triton.jit
 def gated_bwd_summary_kernel(
-    X0, X1, GH, A, B, CU, D, S0, S1, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr
+    X0, X1, GH, A, B, CU, D, S0, S1, MODE: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr,
+    STAGES: tl.constexpr,
 ):
     """(A, B) of every piece for the backward scan g_t = dL/dh_t + a_{t+1} g_{t+1}: the gradient the piece
     passes on to the previous one, a_start g_start, is A g_in + B for the g_in arriving past its end."""
@@ -77,7 +79,7 @@ def gated_bwd_summary_kernel(
     rows = tl.arange(0, BLOCK_T)
     last = (rows == BLOCK_T - 1)[:, None]
     n_chunks = tl.cdiv(end - start, BLOCK_T)
-    for c in range(0, n_chunks):
+    for c in tl.range(0, n_chunks, num_stages=STAGES):
         t = end - 1 - c * BLOCK_T - rows  # descending time, as in gated_bwd_kernel
         valid = t >= start
         mask = valid[:, None] & dmask[None, :]
