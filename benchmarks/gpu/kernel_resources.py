@@ -28,7 +28,8 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-from minrnn.ops.triton import gated_kernels, segment_kernels  # noqa: E402
+from minrnn.ops.triton import aaren_kernels, gated_kernels, segment_kernels  # noqa: E402
+from minrnn.ops.triton.ops import _aaren_blocks  # noqa: E402
 
 BIN = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
 KERNELS = {
@@ -37,16 +38,23 @@ KERNELS = {
     "gated_fwd_summary_kernel": segment_kernels,
     "gated_bwd_summary_kernel": segment_kernels,
 }
-ACC_ARGS = ("H0", "HL", "GL", "DH0", "A", "B")
+ACC_ARGS = ("H0", "HL", "GL", "DH0", "A", "B", "M0", "U0", "W0", "MA", "UA", "MT", "UT", "WT", "GM", "GU", "GW",
+            "DM0", "DU0", "DW0")
 SCALARS = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "SO": "i32"}
+AAREN_SCALARS = {"CU": "*i64", "H": "i32", "Dv": "i32"}
 
 
 def resources(kernel: str, mode: int, block_t: int, block_d: int, num_warps: int, io: str = "fp32",
               stages: int = 3) -> dict:
     """Compile one kernel variant for sm_90 and read its registers, stack bytes, shared memory and loads."""
-    fn = getattr(KERNELS[kernel], kernel)
-    consts = {"MODE": mode, "BLOCK_T": block_t, "BLOCK_D": block_d, "STAGES": stages}
-    sig = {n: "constexpr" if n in consts else SCALARS.get(n, "*" + ("fp32" if n in ACC_ARGS else io))
+    if kernel.startswith("aaren"):  # mode: HAS_STATE, block_d: BLOCK_V
+        fn = getattr(aaren_kernels, kernel)
+        consts = {"HAS_STATE": bool(mode), "BLOCK_T": block_t, "BLOCK_V": block_d, "STAGES": stages}
+    else:
+        fn = getattr(KERNELS[kernel], kernel)
+        consts = {"MODE": mode, "BLOCK_T": block_t, "BLOCK_D": block_d, "STAGES": stages}
+    scalars = AAREN_SCALARS if kernel.startswith("aaren") else SCALARS
+    sig = {n: "constexpr" if n in consts else scalars.get(n, "*" + ("fp32" if n in ACC_ARGS else io))
            for n in fn.arg_names}
     attrs = {(i,): [["tt.divisibility", 16]] for i, n in enumerate(fn.arg_names) if n not in consts}
     k = triton.compile(ASTSource(fn, sig, consts, attrs), target=GPUTarget("cuda", 90, 32),
@@ -88,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
                              f"{r['shared_bytes']} | "
                              f"{r['loads_128bit']} | {r['loads_narrower']} | {r['async_copies']} |")
                 print(lines[-1], flush=True)
+    for kernel in ("aaren_fwd_kernel", "aaren_bwd_kernel"):
+        for dv in (16, 32, 64, 128, 256):
+            bt, bv, opts = _aaren_blocks(dv)
+            r = resources(kernel, 1, bt, bv, opts["num_warps"], args.io, args.stages)
+            lines.append(f"| {kernel} | aaren, Dv={dv} | {bt}, {bv}, {opts['num_warps']} | {r['registers']} | "
+                         f"{r['stack_bytes']} | {r['shared_bytes']} | {r['loads_128bit']} | {r['loads_narrower']} | "
+                         f"{r['async_copies']} |")
+            print(lines[-1], flush=True)
     if args.out:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,7 @@ if not INTERPRET and not ON_GPU:
             scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "SO": "i32"}
         else:
             fn = getattr(aaren_kernels, kernel)
-            consts = {"HAS_STATE": bool(mode), "BLOCK_T": 64, "BLOCK_V": 16}
+            consts = {"HAS_STATE": bool(mode), "BLOCK_T": 64, "BLOCK_V": 16, "STAGES": 3}
             acc_args = ("M0", "U0", "W0", "MA", "UA", "MT", "UT", "WT", "GM", "GU", "GW", "DM0", "DU0", "DW0")
             scalars = {"CU": "*i64", "H": "i32", "Dv": "i32"}
         sig, consts_used = {}, {}

@@ -49,6 +49,7 @@ def aaren_fwd_kernel(
     HAS_STATE: tl.constexpr,
     BLOCK_T: tl.constexpr,
     BLOCK_V: tl.constexpr,
+    STAGES: tl.constexpr,
 ):
     n = tl.program_id(0)
     k = tl.program_id(1)
@@ -69,7 +70,7 @@ def aaren_fwd_kernel(
         m = tl.full([BLOCK_V], float("-inf"), acc)
         u = tl.zeros([BLOCK_V], acc)
         w = tl.zeros([BLOCK_V], acc)
-    for t0 in range(start, end, BLOCK_T):
+    for t0 in tl.range(start, end, BLOCK_T, num_stages=STAGES):
         t = t0 + rows
         tv = t < end
         mask = tv[:, None] & vmask[None, :]
@@ -121,6 +122,7 @@ def aaren_bwd_kernel(
     HAS_STATE: tl.constexpr,
     BLOCK_T: tl.constexpr,
     BLOCK_V: tl.constexpr,
+    STAGES: tl.constexpr,
 ):
     n = tl.program_id(0)
     k = tl.program_id(1)
@@ -144,7 +146,7 @@ def aaren_bwd_kernel(
         m0 = float("-inf")
     gU2 = tl.zeros([BLOCK_V], acc) + gU
     n_chunks = tl.cdiv(end - start, BLOCK_T)
-    for c in range(0, n_chunks):
+    for c in tl.range(0, n_chunks, num_stages=STAGES):
         t = end - 1 - c * BLOCK_T - rows
         valid = t >= start
         mask = valid[:, None] & vmask[None, :]

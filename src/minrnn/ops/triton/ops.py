@@ -181,6 +181,15 @@ def gated(op: str):
     return fn
 
 
+def _aaren_blocks(Dv: int) -> tuple[int, int, dict]:
+    """(BLOCK_T, BLOCK_V, launch keywords) of the Aaren kernels: a program holds all Dv channels of its head, so
+    the chunk shrinks as Dv grows. With 64-step chunks the sm_90 build spills from Dv = 64 on (416 bytes of
+    stack forward); BLOCK_T * BLOCK_V <= 1024 (and 8 warps from 128 channels) keeps registers without spills."""
+    bv = max(16, triton.next_power_of_2(Dv))
+    bt = 32 if interpreting() else max(16, min(64, 1024 // bv))
+    return bt, bv, {"num_warps": 4 if bv <= 64 else 8, "STAGES": 3}
+
+
 class _AarenFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, cu, acc_dtype, has_state, s, v, m0, u0, w0):
@@ -197,8 +206,7 @@ class _AarenFn(torch.autograd.Function):
             m0, u0, w0 = m0.contiguous(), u0.contiguous(), w0.contiguous()
         else:
             m0 = u0 = w0 = mT  # never read
-        bt = 32 if interpreting() else 64
-        bv = max(16, triton.next_power_of_2(Dv))
+        bt, bv, opts = _aaren_blocks(Dv)
         aaren_fwd_kernel[(N, H)](
             s,
             v,
@@ -217,8 +225,9 @@ class _AarenFn(torch.autograd.Function):
             HAS_STATE=has_state,
             BLOCK_T=bt,
             BLOCK_V=bv,
+            **opts,
         )
-        ctx.has_state, ctx.blocks = has_state, (bt, bv)
+        ctx.has_state, ctx.blocks = has_state, (bt, bv, opts)
         ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT, m0, u0, w0)
         return o, mT, uT, wT
 
@@ -230,7 +239,7 @@ class _AarenFn(torch.autograd.Function):
         ds, dv = torch.empty_like(s), torch.empty_like(v)
         dm0, du0, dw0 = torch.empty_like(m0), torch.empty_like(u0), torch.empty_like(w0)
         N, H, Dv = mT.shape[0], s.shape[-1], v.shape[-1]
-        bt, bv = ctx.blocks
+        bt, bv, opts = ctx.blocks
         aaren_bwd_kernel[(N, H)](
             s,
             v,
@@ -258,6 +267,7 @@ class _AarenFn(torch.autograd.Function):
             HAS_STATE=ctx.has_state,
             BLOCK_T=bt,
             BLOCK_V=bv,
+            **opts,
         )
         if not ctx.has_state:
             dm0 = du0 = dw0 = None
