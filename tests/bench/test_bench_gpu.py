@@ -49,3 +49,28 @@ def test_bad_arguments_name_the_argument():
         gpu.main(["--sections", "scan,nope"])
     with pytest.raises(SystemExit):
         gpu.build_parser().parse_args(["--shapes", "2x64"])
+
+
+def test_outside_implementations_are_checked_timed_and_compared(monkeypatch):
+    """The 'scan' section's handling of an outside kernel: its own layout (time-major here), the error check
+    against ours, the ratio to our time, and a kernel that fails."""
+    import torch
+
+    from minrnn.ops.linear_scan.reference import linear_scan_reference
+
+    def time_major(a, b):
+        ga, tb = (x.detach().transpose(1, 2).contiguous().requires_grad_() for x in (a, b))
+
+        def fn():
+            h, _ = linear_scan_reference(ga.transpose(1, 2), tb.transpose(1, 2), torch.zeros(a.shape[0], a.shape[2]))
+            return h.transpose(1, 2)
+
+        return {"fake time-major": (fn, [ga, tb], True), "broken": ((lambda: 1 / 0), [ga, tb], False)}
+
+    monkeypatch.setattr(gpu, "_outside_scans", time_major)
+    rows = gpu.bench_scan(2, 33, 8, torch.float32, "cpu", gpu._timer("cpu", 1), copy_bps=1e10, peak_bps=None)
+    by_case = {r["case"]: r for r in rows}
+    fake = by_case["fake time-major fwd+bwd"]
+    assert fake["max_rel_err"] < 1e-6 and fake["x_vs_ours"] > 0
+    assert "ZeroDivisionError" in by_case["broken"]["note"]
+    assert "pct_peak" not in fake and fake["pct_copy"] > 0

@@ -107,6 +107,7 @@ else:
     except ImportError:  # pragma: no cover
         from .kernel_cases import GATED, aaren_inputs, assert_close_list, gated_inputs, run_aaren, run_gated
 
+    import minrnn.functional as F
     from minrnn.ops import registry
 
     DEV = "cuda" if ON_GPU else "cpu"
@@ -189,6 +190,17 @@ else:
         rows = gpu.bench_sweep(1, 40, 16, torch.float32, DEV, gpu._timer(DEV, 1), ("min_gru", "min_lstm"))
         assert len(rows) == 6 and all(r["seconds"] > 0 and r["GBps"] > 0 for r in rows)
         assert rows[0]["case"] == "min_gru defaults"
+
+    def test_accelerated_scan_adapter_agrees_with_ours():
+        """The benchmark's adapter of accelerated-scan (gates, tokens in (B, D, T)) computes our linear_scan;
+        runs where the package is installed (the GPU session carries it: benchmarks/gpu/run.sh)."""
+        pytest.importorskip("accelerated_scan")
+        from minrnn.bench import gpu
+
+        a, b = gpu._inputs("linear_scan", 2, 64, 16, torch.float32, DEV)
+        fn, leaves, time_major = gpu._outside_scans(a, b, allow_cpu=True)["accelerated-scan scalar"]
+        want, _ = F.linear_scan(a, b, backend="reference")
+        assert time_major and torch.allclose(fn().transpose(1, 2), want, atol=1e-5)
 
     @pytest.mark.parametrize("op", GATED)
     def test_varlen(op):

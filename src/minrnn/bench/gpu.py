@@ -103,11 +103,12 @@ def _inputs(op: str, B: int, T: int, D: int, dtype, device: str, seed: int = 0) 
     return [x.to(device, dtype) for x in xs]
 
 
-def _outside_scans(a: torch.Tensor, b: torch.Tensor) -> dict[str, tuple | str]:
+def _outside_scans(a: torch.Tensor, b: torch.Tensor, allow_cpu: bool = False) -> dict[str, tuple | str]:
     """Outside implementations of h_t = a_t h_{t-1} + b_t for (B, T, D) inputs ``a``, ``b``, each as
     ``name: (fn, leaves, time_major)`` where ``fn()`` returns h from ``leaves`` made in its own layout (leaves
-    and h are (B, D, T) when ``time_major``), or ``name: reason`` when it cannot run here."""
-    if a.device.type != "cuda":
+    and h are (B, D, T) when ``time_major``), or ``name: reason`` when it cannot run here. ``allow_cpu``: try
+    them on CPU tensors too (their Triton kernels under ``TRITON_INTERPRET=1``, for tests)."""
+    if a.device.type != "cuda" and not allow_cpu:
         return {"fla / accelerated-scan": "needs CUDA"}
     out: dict[str, tuple | str] = {}
     try:
