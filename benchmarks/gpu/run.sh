@@ -3,16 +3,30 @@
 # device tool's 10-minute limit). Run from the repository root on the GPU machine:
 #
 #   make gpu-wheels                      # here, once: fla-core, accelerated-scan, minGRU-pytorch into .whl/
-#   bash benchmarks/gpu/run.sh tests     # there (carry .whl): the Triton kernel tests on the GPU
+#   bash benchmarks/gpu/run.sh all       # there (carry .whl): every stage below with its own time limit, in
+#                                        # one call (~9 min: a machine goes back 30 s after a call)
+#   bash benchmarks/gpu/run.sh tests     # there: the Triton kernel tests on the GPU
 #   bash benchmarks/gpu/run.sh bench     # there: minrnn bench gpu (copy, scan vs fla/accelerated-scan, paper step)
 #   bash benchmarks/gpu/run.sh sweep     # there: Triton launch configurations of our kernels
 #   bash benchmarks/gpu/run.sh ops       # there: minrnn bench ops --device cuda (layers vs cuDNN GRU/LSTM, step())
 #
-# Results go to $OUT (the device tool brings them back) or benchmarks/results; copy them into
-# benchmarks/results/ with the machine and the command (the files name both).
+# Results go to $RESULTS, else $OUT (the device tool brings them back), else benchmarks/results; `all` packs
+# them into $OUT/gpu_results.tgz. Copy them into benchmarks/results/ (the files name the machine and command).
 set -euo pipefail
-stage=${1:?usage: run.sh tests|bench|sweep|ops}
-out=${OUT:-benchmarks/results}
+stage=${1:?usage: run.sh all|tests|bench|sweep|ops}
+if [ "$stage" = all ]; then  # most important first; a stage that runs out of time leaves the others to run
+    export RESULTS=${RESULTS:-/tmp/gpu_results}
+    for s in "tests 150" "bench 200" "sweep 150" "ops 60"; do
+        set -- $s
+        timeout "$2" bash "$0" "$1" || echo "stage $1 ended with status $? (124: its time limit)"
+    done
+    if [ -n "${OUT:-}" ]; then  # the device tool brings back at most 8 files: one archive and the summaries
+        tar -czf "$OUT/gpu_results.tgz" -C "$(dirname "$RESULTS")" "$(basename "$RESULTS")"
+        cp "$RESULTS"/*.md "$OUT"/ 2>/dev/null || true
+    fi
+    exit 0
+fi
+out=${RESULTS:-${OUT:-benchmarks/results}}
 mkdir -p "$out"
 if compgen -G ".whl/*.whl" >/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
@@ -22,9 +36,9 @@ export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu_$stage.txt"
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)" | tee -a "$out/gpu_$stage.txt"
 case $stage in
-    tests) python3 -m pytest tests/ops -q -p no:cacheprovider 2>&1 | tee -a "$out/gpu_$stage.txt" ;;
+    tests) python3 -m pytest tests/ops -q -x -p no:cacheprovider 2>&1 | tee -a "$out/gpu_$stage.txt" ;;
     bench) python3 -m minrnn.bench.gpu --sections copy,scan,step --out "$out" ;;
     sweep) python3 -m minrnn.bench.gpu --sections copy,sweep --out "$out" ;;
-    ops) python3 -m minrnn.bench.ops --device cuda --sections scan,layer,step --out "$out" ;;
-    *) echo "unknown stage $stage: tests|bench|sweep|ops" >&2; exit 2 ;;
+    ops) python3 -m minrnn.bench.ops --device cuda --sections scan,layer,step --T 2048,4096 --D 64,256 --out "$out" ;;
+    *) echo "unknown stage $stage: all|tests|bench|sweep|ops" >&2; exit 2 ;;
 esac
