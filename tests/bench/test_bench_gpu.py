@@ -27,6 +27,7 @@ def test_bench_gpu_on_cpu_writes_bandwidth_and_paper_ratios(tmp_path, capsys):
             r = by_case[f"{op} ours (auto) {pas}"]
             assert float(r["GBps"]) > 0 and float(r["pct_copy"]) > 0
     assert by_case["fla / accelerated-scan"]["note"] == "needs CUDA"
+    assert float(by_case["aaren ours (auto), 4 heads fwd+bwd"]["GBps"]) > 0
     steps = {r["case"]: r for r in rows if r["section"] == "step"}
     assert set(steps) == {"mingru training step", "minlstm training step", "gru training step"}
     assert float(steps["mingru training step"]["paper_t4_ms"]) == 3.41

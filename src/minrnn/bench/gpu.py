@@ -4,18 +4,19 @@ Sections (``--sections``, all by default):
 
 1. ``copy``: a large device-to-device copy, counting bytes read plus bytes written: the bandwidth this GPU
    actually reaches, beside the datasheet peak of its model when :data:`PEAK_BANDWIDTH` knows the name.
-2. ``scan``: forward and forward+backward of our ``linear_scan``, ``min_gru`` and ``min_lstm`` (backend ``auto``:
-   the Triton kernels on CUDA) against the HGRN kernels of flash-linear-attention (PyPI ``fla-core``:
+2. ``scan``: forward and forward+backward of our ``linear_scan``, ``min_gru``, ``min_lstm`` and ``aaren``
+   (backend ``auto``: the Triton kernels on CUDA), the first against the HGRN kernels of flash-linear-attention (PyPI ``fla-core``:
    ``chunk_hgrn``, ``fused_recurrent_hgrn``, which compute h_t = exp(g_t) h_{t-1} + x_t) and accelerated-scan
    (PyPI ``accelerated-scan``: ``scalar`` in Triton, ``warp`` in CUDA C++ built on first use), each on the
    same (B, T, D) in its own layout (the transposes are not timed). Every outside implementation is first
    checked against ours on the same inputs (``max_rel_err``). ``GBps`` is the effective bandwidth: the fewest
-   bytes the problem needs (each input read once, each output written once, see :data:`UNITS`) over the
+   bytes the problem needs (each input read once, each output written once, see :data:`UNITS` and
+   :data:`AAREN_HEADS`) over the
    time; ``pct_copy`` and ``pct_peak`` put it against the two ceilings; ``x_vs_ours`` is a time over ours.
 3. ``step``: the minRNN paper's training-step benchmark, B=64, T=4096 (one layer forward + backward as in
    ``minrnn bench runtime``), against the paper's T4 figures (``x_vs_paper_t4`` = paper time / ours).
 4. ``sweep``: our kernels under each Triton launch configuration of :data:`SWEEP` (block shape, warps,
-   pipelining stages), to choose the default from measurements.
+   pipelining stages, pieces in parallel), to choose the defaults from measurements.
 
 Outside packages that are missing give a row with the reason instead of a time. On a CPU the section ``scan``
 runs our ops only (the outside kernels need CUDA), which is what the unit test exercises.
@@ -144,45 +145,71 @@ def _fwd_and_bwd(fn: Callable[[], torch.Tensor], leaves: list[torch.Tensor], gra
     return fwd, fwd_bwd
 
 
+#: Aaren in the 'scan' section: heads of D / AAREN_HEADS channels. Per token it reads the scores (H) and values
+#: (D) and writes the output (D) and the running maxima and sums (2 H, saved for backward); backward reads those
+#: five and dL/do and writes the score and value gradients.
+AAREN_HEADS = 4
+
+
+def _aaren_case(B: int, T: int, D: int, dtype, device: str):
+    g = torch.Generator().manual_seed(0)
+    H = AAREN_HEADS
+    s = (torch.randn(B, T, H, generator=g) * 2).to(device, dtype).requires_grad_()
+    v = torch.randn(B, T, H, D // H, generator=g).to(device, dtype).requires_grad_()
+    grad = torch.randn(B, T, H, D // H, device=device, dtype=dtype)
+    fwd, fwd_bwd = _fwd_and_bwd(lambda: MF.aaren(s, v)[0], [s, v], grad)
+    E, S = B * T * D, B * T * H
+    return fwd, fwd_bwd, 2 * E + 3 * S, 6 * E + 7 * S
+
+
 def bench_scan(B: int, T: int, D: int, dtype, device: str, timer, copy_bps: float | None,
                peak_bps: float | None) -> list[dict]:
+    """Our ops (and, for linear_scan, the outside kernels) on (B, T, D); see the module docstring."""
     rows = []
     esize = torch.empty((), dtype=dtype).element_size()
     grad = torch.randn(B, T, D, device=device, dtype=dtype)
-    ours_t: dict[tuple[str, str], float] = {}
+    base = dict(section="scan", B=B, T=T, D=D)
+    # (name, op, fwd, fwd_bwd, max_rel_err or None for ours, elements moved forward, forward + backward)
+    cases = []
     for op, (u_fwd, u_all) in UNITS.items():
         xs = [x.requires_grad_() for x in _inputs(op, B, T, D, dtype, device)]
         fwd, fwd_bwd = _fwd_and_bwd(lambda op=op, xs=xs: getattr(MF, op)(*xs)[0], xs, grad)
+        n = B * T * D
+        cases.append((f"{op} ours (auto)", op, fwd, fwd_bwd, None, u_fwd * n, u_all * n))
+        if op != "linear_scan":
+            continue
         want = fwd()
-        cases = [(f"{op} ours (auto)", fwd, fwd_bwd, None)]
-        if op == "linear_scan":
-            for name, spec in _outside_scans(xs[0], xs[1]).items():
-                if isinstance(spec, str):
-                    rows.append(dict(section="scan", case=name, B=B, T=T, D=D, note=spec))
-                    continue
-                fn, leaves, time_major = spec
-                try:
-                    got = fn().detach()
-                    err = _rel_err(got.transpose(1, 2) if time_major else got, want)
-                except Exception as e:  # an outside kernel that fails on this shape/dtype
-                    rows.append(dict(section="scan", case=name, B=B, T=T, D=D, note=f"failed: {e!r}"[:200]))
-                    continue
-                g = grad.transpose(1, 2).contiguous() if time_major else grad
-                cases.append((name, *_fwd_and_bwd(fn, leaves, g), err))
-        for name, f, fb, err in cases:
-            for pas, call, units in (("fwd", f, u_fwd), ("fwd+bwd", fb, u_all)):
-                t = timer(call)
-                bps = units * B * T * D * esize / t
-                row = dict(section="scan", case=f"{name} {pas}", B=B, T=T, D=D, seconds=t, GBps=bps / 1e9)
-                if copy_bps:
-                    row["pct_copy"] = 100 * bps / copy_bps
-                if peak_bps:
-                    row["pct_peak"] = 100 * bps / peak_bps
-                if err is None:
-                    ours_t[op, pas] = t
-                else:
-                    row.update(max_rel_err=err, x_vs_ours=t / ours_t[op, pas])
-                rows.append(row)
+        for name, spec in _outside_scans(xs[0], xs[1]).items():
+            if isinstance(spec, str):
+                rows.append(dict(base, case=name, note=spec))
+                continue
+            fn, leaves, time_major = spec
+            try:
+                got = fn().detach()
+                err = _rel_err(got.transpose(1, 2) if time_major else got, want)
+            except Exception as e:  # an outside kernel that fails on this shape/dtype
+                rows.append(dict(base, case=name, note=f"failed: {e!r}"[:200]))
+                continue
+            g = grad.transpose(1, 2).contiguous() if time_major else grad
+            cases.append((name, op, *_fwd_and_bwd(fn, leaves, g), err, u_fwd * n, u_all * n))
+    if D % AAREN_HEADS == 0:
+        f, fb, n_fwd, n_all = _aaren_case(B, T, D, dtype, device)
+        cases.append((f"aaren ours (auto), {AAREN_HEADS} heads", "aaren", f, fb, None, n_fwd, n_all))
+    ours_t: dict[tuple[str, str], float] = {}
+    for name, op, f, fb, err, n_fwd, n_all in cases:
+        for pas, call, n_elems in (("fwd", f, n_fwd), ("fwd+bwd", fb, n_all)):
+            t = timer(call)
+            bps = n_elems * esize / t
+            row = dict(base, case=f"{name} {pas}", seconds=t, GBps=bps / 1e9)
+            if copy_bps:
+                row["pct_copy"] = 100 * bps / copy_bps
+            if peak_bps:
+                row["pct_peak"] = 100 * bps / peak_bps
+            if err is None:
+                ours_t[op, pas] = t
+            else:
+                row.update(max_rel_err=err, x_vs_ours=t / ours_t[op, pas])
+            rows.append(row)
     return rows
 
 
