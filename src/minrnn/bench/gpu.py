@@ -5,14 +5,14 @@ Sections (``--sections``, all by default):
 1. ``copy``: a large device-to-device copy, counting bytes read plus bytes written: the bandwidth this GPU
    actually reaches, beside the datasheet peak of its model when :data:`PEAK_BANDWIDTH` knows the name.
 2. ``scan``: forward and forward+backward of our ``linear_scan``, ``min_gru``, ``min_lstm`` and ``aaren``
-   (backend ``auto``: the Triton kernels on CUDA), the first against the HGRN kernels of flash-linear-attention (PyPI ``fla-core``:
-   ``chunk_hgrn``, ``fused_recurrent_hgrn``, which compute h_t = exp(g_t) h_{t-1} + x_t) and accelerated-scan
-   (PyPI ``accelerated-scan``: ``scalar`` in Triton, ``warp`` in CUDA C++ built on first use), each on the
-   same (B, T, D) in its own layout (the transposes are not timed). Every outside implementation is first
-   checked against ours on the same inputs (``max_rel_err``). ``GBps`` is the effective bandwidth: the fewest
-   bytes the problem needs (each input read once, each output written once, see :data:`UNITS` and
-   :data:`AAREN_HEADS`) over the
-   time; ``pct_copy`` and ``pct_peak`` put it against the two ceilings; ``x_vs_ours`` is a time over ours.
+   (backend ``auto``: the Triton kernels on CUDA), the first against the HGRN kernels of
+   flash-linear-attention (PyPI ``fla-core``: ``chunk_hgrn``, ``fused_recurrent_hgrn``, which compute
+   h_t = exp(g_t) h_{t-1} + x_t) and accelerated-scan (PyPI ``accelerated-scan``: ``scalar`` in Triton,
+   ``warp`` in CUDA C++ built on first use), each on the same (B, T, D) in its own layout (the transposes are
+   not timed). Every outside implementation is first checked against ours on the same inputs
+   (``max_rel_err``). ``GBps`` is the effective bandwidth: the fewest bytes the problem needs (each input read
+   once, each output written once, see :data:`UNITS` and :data:`AAREN_HEADS`) over the time; ``pct_copy`` and
+   ``pct_peak`` put it against the two ceilings; ``x_vs_ours`` is a time over ours.
 3. ``step``: the minRNN paper's training-step benchmark, B=64, T=4096 (one layer forward + backward as in
    ``minrnn bench runtime``), against the paper's T4 figures (``x_vs_paper_t4`` = paper time / ours).
 4. ``sweep``: our kernels under each Triton launch configuration of :data:`SWEEP` (block shape, warps,
