@@ -5,7 +5,7 @@ from torch import nn
 
 from minrnn.tasks import selective_copy
 from minrnn.tasks.chomsky import run as chomsky_run
-from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
 
 TINY_SC = dict(seq_len=24, n_tokens=4, d_model=16, expansion=1.0, n_layers=1, steps=3, batch_size=4,
@@ -22,7 +22,7 @@ def test_trainer_learns_and_tracks_best():
         return x, x @ w.T
 
     res = fit(model, batch, lambda m, b: (((m(b[0]) - b[1]) ** 2).mean(), len(b[0])),
-              TrainConfig(steps=200, lr=0.05, eval_every=50, monitor="w_err", progress=False),
+              TaskTrainConfig(steps=200, lr=0.05, eval_every=50, monitor="w_err", progress=False),
               eval_fn=lambda m: {"w_err": float((m.weight - w).abs().sum())})
     assert res.steps_done == 200 and res.final_loss < res.losses[0]
     assert [e["step"] for e in res.evals] == [50, 100, 150, 200]
@@ -48,3 +48,9 @@ def test_chomsky_run():
                          eval_lengths=[41, 50], eval_batch_size=4, progress=False))
     assert set(r["per_length"]) == {41, 50}
     assert 0.0 <= r["normalized"] <= 1.0 and r["steps_done"] == 3
+
+
+def test_former_config_name_still_works():
+    from minrnn.tasks import trainer
+
+    assert trainer.TrainConfig is TaskTrainConfig

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
 
 __all__ = ["ShakespeareConfig", "load_text", "run", "PRESETS"]
@@ -98,7 +98,7 @@ def run(config: ShakespeareConfig | dict) -> dict:
         return {"val_loss": sum(float(loss_fn(m, b)[0]) for b in val_batches) / len(val_batches)}
 
     t0 = time.perf_counter()
-    tc = TrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps,
+    tc = TaskTrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps,
                      cosine=True, eval_every=cfg.eval_every, monitor="val_loss", max_seconds=cfg.max_seconds,
                      progress=cfg.progress, desc=f"shakespeare {cfg.mixer}")
     def batch_fn(step):

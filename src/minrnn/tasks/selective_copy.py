@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from minrnn.tasks.preset_cli import preset_main
-from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
 
 __all__ = ["SelectiveCopyConfig", "SelectiveCopyModel", "make_batch", "run", "main", "PRESETS"]
@@ -125,7 +125,7 @@ def run(config: SelectiveCopyConfig | dict) -> dict:
     g = seed_everything(cfg.seed)
     model = SelectiveCopyModel(cfg)
     t0 = time.perf_counter()
-    tc = TrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip,
+    tc = TaskTrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip,
                      eval_every=cfg.eval_every, monitor="accuracy", monitor_mode="max",
                      max_seconds=cfg.max_seconds, progress=cfg.progress,
                      desc=f"selcopy {cfg.mixer} L{cfg.n_layers} s{cfg.seed}")

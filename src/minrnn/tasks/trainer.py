@@ -4,8 +4,8 @@ the Shakespeare reproduction). Seeding, the learning-rate schedule and the optim
 
 API (kept deliberately small)::
 
-    from minrnn.tasks.trainer import TrainConfig, fit
-    result = fit(model, batch_fn, loss_fn, TrainConfig(steps=1000, lr=3e-4), eval_fn=None)
+    from minrnn.tasks.trainer import TaskTrainConfig, fit
+    result = fit(model, batch_fn, loss_fn, TaskTrainConfig(steps=1000, lr=3e-4), eval_fn=None)
 
 - ``batch_fn(step: int) -> batch`` returns any object (tensor, tuple, dict) for training step ``step``.
 - ``loss_fn(model, batch) -> (loss: Tensor scalar, n_items: int)``; ``n_items`` is what throughput counts
@@ -31,12 +31,13 @@ from torch import nn
 
 from minrnn.train.core import lr_factor, optimizer_step
 
-__all__ = ["TrainConfig", "TrainResult", "fit"]
+__all__ = ["TaskTrainConfig", "TrainConfig", "TrainResult", "fit"]
 
 
 @dataclass
-class TrainConfig:
-    """Optimisation settings for :func:`fit`."""
+class TaskTrainConfig:
+    """Optimisation settings for :func:`fit` (the language-model loop has its own, :class:`minrnn.train.TrainConfig`,
+    with checkpoints and data parallelism)."""
 
     steps: int = 1000
     lr: float = 3e-4
@@ -60,6 +61,10 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.monitor_mode not in ("min", "max"):
             raise ValueError(f"monitor_mode must be 'min' or 'max', got {self.monitor_mode!r}")
+
+
+#: the former name, kept so that code written against it keeps working
+TrainConfig = TaskTrainConfig
 
 
 @dataclass
@@ -90,12 +95,12 @@ def _evaluate(model: nn.Module, eval_fn, step: int) -> dict:
 
 
 def fit(model: nn.Module, batch_fn: Callable[[int], Any], loss_fn: Callable[[nn.Module, Any], tuple],
-        cfg: TrainConfig, eval_fn: Callable[[nn.Module], dict] | None = None) -> TrainResult:
+        cfg: TaskTrainConfig, eval_fn: Callable[[nn.Module], dict] | None = None) -> TrainResult:
     """Train ``model`` for ``cfg.steps`` steps (see the module docstring for the callables' contracts)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if not isinstance(cfg, TrainConfig):
-        raise TypeError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
+    if not isinstance(cfg, TaskTrainConfig):
+        raise TypeError(f"cfg must be a TaskTrainConfig, got {type(cfg).__name__}")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_factor(s, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio, cfg.cosine))

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from minrnn.tasks.chomsky.generators import IGNORE, TASKS, generate
 from minrnn.tasks.preset_cli import preset_main
-from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
 
 __all__ = ["ChomskyConfig", "ChomskyModel", "evaluate", "run", "main", "PRESETS"]
@@ -119,7 +119,7 @@ def run(config: ChomskyConfig | dict) -> dict:
     model = ChomskyModel(cfg)
     lengths = torch.randint(cfg.train_min_len, cfg.train_max_len + 1, (cfg.steps,), generator=g).tolist()
     t0 = time.perf_counter()
-    tc = TrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip,
+    tc = TaskTrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip,
                      warmup_steps=cfg.warmup_steps, max_seconds=cfg.max_seconds, progress=cfg.progress,
                      desc=f"{cfg.task} {cfg.mixer}")
     res = fit(model, lambda s: generate(cfg.task, cfg.batch_size, lengths[s], g), _loss, tc)

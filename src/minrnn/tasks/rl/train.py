@@ -17,7 +17,7 @@ from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.rl.data import SegmentSampler, load_npz, split_episodes
 from minrnn.tasks.rl.evaluate import evaluate_policy, gym_available
 from minrnn.tasks.rl.model import DecisionConfig, DecisionModel
-from minrnn.tasks.trainer import TrainConfig, fit
+from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
 
 __all__ = ["RLConfig", "run", "main", "PRESETS"]
@@ -72,7 +72,7 @@ def run(config: RLConfig | dict) -> dict:
         return torch.mean((pred - b["actions"]) ** 2), b["actions"].shape[0] * cfg.K
 
     t0 = time.perf_counter()
-    tc = TrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps,
+    tc = TaskTrainConfig(steps=cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay, warmup_steps=cfg.warmup_steps,
                      grad_clip=cfg.grad_clip, max_seconds=cfg.max_seconds, progress=cfg.progress,
                      desc=f"rl {cfg.env}-{cfg.dataset} {cfg.mixer}")
     res = fit(model, lambda s: sampler.sample(cfg.batch_size, g), loss_fn, tc)
