@@ -87,6 +87,38 @@ def _coef(x0, x1, x2, MODE: tl.constexpr):
 
 
 @triton.jit
+def _program_rows(CU, D, BLOCK_D: tl.constexpr):
+    """This program's sequence n, its channels (offsets, mask) and the sequence's rows [start, end)."""
+    n = tl.program_id(0)
+    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
+    return n, offs_d, offs_d < D, tl.load(CU + n), tl.load(CU + n + 1)
+
+
+@triton.jit
+def _load_coef(X0, X1, X2, t, offs_d, mask, S0, S1, S2, acc, MODE: tl.constexpr):
+    """(a, b) of the rows t (BLOCK_T) from the inputs, the identity (1, 0) where ``mask`` is off."""
+    x0 = tl.load(X0 + t[:, None] * S0 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+    x1 = tl.load(X1 + t[:, None] * S1 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+    if MODE == 2:
+        x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+    else:
+        x2 = x1
+    a, b = _coef(x0, x1, x2, MODE)
+    return tl.where(mask, a, 1.0), tl.where(mask, b, 0.0)
+
+
+@triton.jit
+def _load_coef_a(P0, P1, mask, acc, MODE: tl.constexpr):
+    """a from the first two inputs at the pointers P0, P1 (same shape as ``mask``), 1 where ``mask`` is off."""
+    x0 = tl.load(P0, mask=mask, other=0.0).to(acc)
+    if MODE == 2:
+        x1 = tl.load(P1, mask=mask, other=0.0).to(acc)
+    else:
+        x1 = x0
+    return tl.where(mask, _coef_a(x0, x1, MODE), 1.0)
+
+
+@triton.jit
 def gated_fwd_kernel(
     X0,
     X1,
@@ -104,11 +136,7 @@ def gated_fwd_kernel(
     BLOCK_D: tl.constexpr,
     STAGES: tl.constexpr,
 ):
-    n = tl.program_id(0)
-    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-    dmask = offs_d < D
-    start = tl.load(CU + n)
-    end = tl.load(CU + n + 1)
+    n, offs_d, dmask, start, end = _program_rows(CU, D, BLOCK_D)
     h = tl.load(H0 + n * D + offs_d, mask=dmask, other=0.0)
     acc = h.dtype
     rows = tl.arange(0, BLOCK_T)
@@ -117,15 +145,7 @@ def gated_fwd_kernel(
         t = t0 + rows
         mask = (t < end)[:, None] & dmask[None, :]
         ptr = t[:, None] * D + offs_d[None, :]
-        x0 = tl.load(X0 + t[:, None] * S0 + offs_d[None, :], mask=mask, other=0.0).to(acc)
-        x1 = tl.load(X1 + t[:, None] * S1 + offs_d[None, :], mask=mask, other=0.0).to(acc)
-        if MODE == 2:
-            x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
-        else:
-            x2 = x1
-        a, b = _coef(x0, x1, x2, MODE)
-        a = tl.where(mask, a, 1.0)
-        b = tl.where(mask, b, 0.0)
+        a, b = _load_coef(X0, X1, X2, t, offs_d, mask, S0, S1, S2, acc, MODE)
         ca, cb = tl.associative_scan((a, b), 0, _combine)
         hs = ca * h[None, :] + cb
         tl.store(H + ptr, hs.to(H.dtype.element_ty), mask=mask)
@@ -157,11 +177,7 @@ def gated_bwd_kernel(
     BLOCK_D: tl.constexpr,
     STAGES: tl.constexpr,
 ):
-    n = tl.program_id(0)
-    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-    dmask = offs_d < D
-    start = tl.load(CU + n)
-    end = tl.load(CU + n + 1)
+    n, offs_d, dmask, start, end = _program_rows(CU, D, BLOCK_D)
     g = tl.load(GL + n * D + offs_d, mask=dmask, other=0.0)
     h0 = tl.load(H0 + n * D + offs_d, mask=dmask, other=0.0)
     acc = g.dtype
@@ -178,12 +194,7 @@ def gated_bwd_kernel(
         nmask = (valid & (t + 1 < end))[:, None] & dmask[None, :]
         p0 = X0 + t[:, None] * S0 + offs_d[None, :]
         p1 = X1 + t[:, None] * S1 + offs_d[None, :]
-        xn0 = tl.load(p0 + S0, mask=nmask, other=0.0).to(acc)
-        if MODE == 2:
-            xn1 = tl.load(p1 + S1, mask=nmask, other=0.0).to(acc)
-        else:
-            xn1 = xn0
-        an = tl.where(nmask, _coef_a(xn0, xn1, MODE), 1.0)
+        an = _load_coef_a(p0 + S0, p1 + S1, nmask, acc, MODE)
         gh = tl.load(GH + ptr, mask=mask, other=0.0).to(acc)
         ca, cb = tl.associative_scan((an, gh), 0, _combine)
         G = ca * g[None, :] + cb
@@ -211,10 +222,5 @@ def gated_bwd_kernel(
             tl.store(DX2 + optr, (G * z * dg).to(DX2.dtype.element_ty), mask=mask)
     # dL/dh0 = a_start g_start (g itself for an empty sequence)
     smask = dmask & ((offs_d * 0 + end) > start)
-    xs0 = tl.load(X0 + start * S0 + offs_d, mask=smask, other=0.0).to(acc)
-    if MODE == 2:
-        xs1 = tl.load(X1 + start * S1 + offs_d, mask=smask, other=0.0).to(acc)
-    else:
-        xs1 = xs0
-    a0 = tl.where(smask, _coef_a(xs0, xs1, MODE), 1.0)
+    a0 = _load_coef_a(X0 + start * S0 + offs_d, X1 + start * S1 + offs_d, smask, acc, MODE)
     tl.store(DH0 + n * D + offs_d, a0 * g, mask=dmask)

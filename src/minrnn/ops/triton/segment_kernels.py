@@ -21,7 +21,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from minrnn.ops.triton.gated_kernels import _coef, _coef_a, _combine
+from minrnn.ops.triton.gated_kernels import _combine, _load_coef, _load_coef_a, _program_rows
 
 
 @triton.jit
@@ -35,11 +35,7 @@ def gated_fwd_summary_kernel(
     STAGES: tl.constexpr,
 ):
     """(A, B) of every piece: h_end = A h_in + B over its steps."""
-    n = tl.program_id(0)
-    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-    dmask = offs_d < D
-    start = tl.load(CU + n)
-    end = tl.load(CU + n + 1)
+    n, offs_d, dmask, start, end = _program_rows(CU, D, BLOCK_D)
     tot_a = tl.full([BLOCK_D], 1.0, A.dtype.element_ty)
     tot_b = tl.zeros([BLOCK_D], A.dtype.element_ty)
     acc = tot_a.dtype
@@ -48,14 +44,8 @@ def gated_fwd_summary_kernel(
     for t0 in tl.range(start, end, BLOCK_T, num_stages=STAGES):
         t = t0 + rows
         mask = (t < end)[:, None] & dmask[None, :]
-        x0 = tl.load(X0 + t[:, None] * S0 + offs_d[None, :], mask=mask, other=0.0).to(acc)
-        x1 = tl.load(X1 + t[:, None] * S1 + offs_d[None, :], mask=mask, other=0.0).to(acc)
-        if MODE == 2:
-            x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
-        else:
-            x2 = x1
-        a, b = _coef(x0, x1, x2, MODE)
-        ca, cb = tl.associative_scan((tl.where(mask, a, 1.0), tl.where(mask, b, 0.0)), 0, _combine)
+        a, b = _load_coef(X0, X1, X2, t, offs_d, mask, S0, S1, S2, acc, MODE)
+        ca, cb = tl.associative_scan((a, b), 0, _combine)
         tot_a, tot_b = _combine(tot_a, tot_b, _last_row(ca, last), _last_row(cb, last))
     tl.store(A + n * D + offs_d, tot_a, mask=dmask)
     tl.store(B + n * D + offs_d, tot_b, mask=dmask)
@@ -68,11 +58,7 @@ def gated_bwd_summary_kernel(
 ):
     """(A, B) of every piece for the backward scan g_t = dL/dh_t + a_{t+1} g_{t+1}: the gradient the piece
     passes on to the previous one, a_start g_start, is A g_in + B for the g_in arriving past its end."""
-    n = tl.program_id(0)
-    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-    dmask = offs_d < D
-    start = tl.load(CU + n)
-    end = tl.load(CU + n + 1)
+    n, offs_d, dmask, start, end = _program_rows(CU, D, BLOCK_D)
     tot_a = tl.full([BLOCK_D], 1.0, A.dtype.element_ty)
     tot_b = tl.zeros([BLOCK_D], A.dtype.element_ty)
     acc = tot_a.dtype
@@ -84,21 +70,13 @@ def gated_bwd_summary_kernel(
         valid = t >= start
         mask = valid[:, None] & dmask[None, :]
         nmask = (valid & (t + 1 < end))[:, None] & dmask[None, :]
-        xn0 = tl.load(X0 + (t[:, None] + 1) * S0 + offs_d[None, :], mask=nmask, other=0.0).to(acc)
-        if MODE == 2:
-            xn1 = tl.load(X1 + (t[:, None] + 1) * S1 + offs_d[None, :], mask=nmask, other=0.0).to(acc)
-        else:
-            xn1 = xn0
-        an = tl.where(nmask, _coef_a(xn0, xn1, MODE), 1.0)
+        p0 = X0 + (t[:, None] + 1) * S0 + offs_d[None, :]  # row t + 1
+        p1 = X1 + (t[:, None] + 1) * S1 + offs_d[None, :]
+        an = _load_coef_a(p0, p1, nmask, acc, MODE)
         gh = tl.load(GH + t[:, None] * D + offs_d[None, :], mask=mask, other=0.0).to(acc)
         ca, cb = tl.associative_scan((an, gh), 0, _combine)
         tot_a, tot_b = _combine(tot_a, tot_b, _last_row(ca, last), _last_row(cb, last))
-    xs0 = tl.load(X0 + start * S0 + offs_d, mask=dmask, other=0.0).to(acc)
-    if MODE == 2:
-        xs1 = tl.load(X1 + start * S1 + offs_d, mask=dmask, other=0.0).to(acc)
-    else:
-        xs1 = xs0
-    a0 = tl.where(dmask, _coef_a(xs0, xs1, MODE), 1.0)
+    a0 = _load_coef_a(X0 + start * S0 + offs_d, X1 + start * S1 + offs_d, dmask, acc, MODE)
     tl.store(A + n * D + offs_d, a0 * tot_a, mask=dmask)
     tl.store(B + n * D + offs_d, a0 * tot_b, mask=dmask)
 
