@@ -118,6 +118,24 @@ def test_shakespeare_long_runs_get_their_own_table(tmp_path):
     assert "Spread after 3000 steps: 0.040 nats/char (Transformer best, minGRU worst)." in md
 
 
+def test_shakespeare_matched_runs_beside_the_long_ones(tmp_path):
+    from minrnn.reproduce.sections import _shakespeare
+
+    def run(m, loss, group, expansion=1.0, n_params=1000):
+        return {"config": dict(mixer=m, seed=0, steps=3000, expansion=expansion), "best_val_loss": loss,
+                "best_step": 3000, "steps_done": 3000, "train_wall_s": 120.0, "n_params": n_params,
+                "group": group}
+
+    runs = [run("mingru", 1.70, "long", n_params=92), run("transformer", 1.63, "long", n_params=108),
+            run("mingru", 1.66, "matched", 1.3125, 108)]
+    d = {"scale": "cpu", "runs": runs, "wall_time_s": 1, "machine": {
+        "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
+    md = _shakespeare(d, tmp_path)
+    assert "**Parameters matched**" in md and "Transformer 1.630 (108 parameters)" in md
+    assert "| minGRU | 1.3125 | 108 | 1.660 | 1.700 (92) | 2 |" in md
+    assert "| minGRU | 0 | — | 1.660 |" not in md  # the matched run stays out of the long table
+
+
 def test_shakespeare_section_with_only_long_runs(tmp_path):
     from minrnn.reproduce.sections import _shakespeare
 

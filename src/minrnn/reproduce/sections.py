@@ -9,6 +9,7 @@ from minrnn.bench.runtime import PAIRS
 from minrnn.reproduce.report import CPU_NOTES, PAPER, bar_plot, fmt, md_table
 from minrnn.reproduce.rl_section import rl_section
 from minrnn.reproduce.section_common import NAMES, group_of, header, paragraphs, runs_of
+from minrnn.reproduce.shakespeare_extra import shakespeare_long, shakespeare_matched
 from minrnn.reproduce.stats import mean_std
 
 __all__ = ["render", "summary"]
@@ -184,7 +185,8 @@ def _shakespeare(d: dict, out: Path) -> str:
     for r in runs_of(d, "main"):
         by[r["config"]["mixer"]].append(r)
     if not by:  # only extra groups were run (e.g. --where group=long)
-        return paragraphs(["## 3. Shakespeare character-level LM (Fig. 2)", header(d), _shakespeare_long(d)])
+        return paragraphs(["## 3. Shakespeare character-level LM (Fig. 2)", header(d), shakespeare_long(d),
+                           shakespeare_matched(d)])
     rows, curves, best = [], {}, {}
     for m, rs in by.items():
         pl, ps = PAPER["shakespeare"].get(m, (None, None))
@@ -238,32 +240,9 @@ def _shakespeare(d: dict, out: Path) -> str:
         f"{c['block_size']}-character windows, so the loss stays well above the paper's ~1.55; the "
         "relative ranking and the speed (tokens/s, one thread, noisy machine) are what this run checks."
         if d["scale"] == "cpu" else "",
-        _shakespeare_long(d),
+        shakespeare_long(d),
+        shakespeare_matched(d),
         "![shakespeare](minrnn_shakespeare.png)"])
-
-
-def _shakespeare_long(d: dict) -> str:
-    """Best validation loss of the longer CPU runs (group "long") beside the main runs'."""
-    longs = runs_of(d, "long")
-    if not longs:
-        return ""
-    main = defaultdict(list)
-    for r in runs_of(d, "main"):
-        if r["config"]["seed"] == longs[0]["config"]["seed"]:
-            main[r["config"]["mixer"]].append(r["best_val_loss"])
-    rows = [[NAMES[r["config"]["mixer"]], r["config"]["seed"], fmt(main[r["config"]["mixer"]][0], 3)
-             if main[r["config"]["mixer"]] else "—", f"{r['best_val_loss']:.3f}", r["best_step"],
-             fmt(r["train_wall_s"] / 60, 0)] for r in longs]
-    best = {NAMES[r["config"]["mixer"]]: r["best_val_loss"] for r in longs}
-    lo, hi = min(best, key=best.get), max(best, key=best.get)
-    main_steps = next((r["config"]["steps"] for r in runs_of(d, "main")), None)
-    c = longs[0]["config"]
-    return "\n\n".join([
-        f"**Longer training** (same config, {c['steps']} steps, one seed; `--where group=long`): does the gap "
-        "between models close?",
-        md_table(["model", "seed", f"best val loss, {main_steps} steps" if main_steps else "main runs",
-                  f"best val loss, {c['steps']} steps", "step of best", "train wall min"], rows),
-        f"Spread after {c['steps']} steps: {best[hi] - best[lo]:.3f} nats/char ({lo} best, {hi} worst)."])
 
 
 def _chomsky_table(runs: list[dict]):
