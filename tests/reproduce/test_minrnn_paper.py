@@ -115,7 +115,7 @@ def test_shakespeare_long_runs_get_their_own_table(tmp_path):
     md = _shakespeare(d, tmp_path)
     assert "| minGRU | 1 | 1.980 ± 0.000 |" in md  # the main table holds the 600-step runs only
     assert "| minGRU | 0 | 1.980 | 1.700 | 3000 |" in md
-    assert "Spread after 3000 steps: 0.040 nats/char (Transformer best, minGRU worst)." in md
+    assert "Spread of the means after 3000 steps: 0.040 nats/char (Transformer best, minGRU worst)." in md
 
 
 def test_shakespeare_matched_runs_beside_the_long_ones(tmp_path):
@@ -134,6 +134,10 @@ def test_shakespeare_matched_runs_beside_the_long_ones(tmp_path):
     assert "**Parameters matched**" in md and "Transformer 1.630 (108 parameters)" in md
     assert "| minGRU | 1.3125 | 108 | 1.660 | 1.700 (92) | 2 |" in md
     assert "| minGRU | 0 | — | 1.660 |" not in md  # the matched run stays out of the long table
+    second = [dict(r, config=dict(r["config"], seed=1), best_val_loss=r["best_val_loss"] + 0.02) for r in runs]
+    md = _shakespeare(dict(d, runs=runs + second), tmp_path)
+    assert "| minGRU | 1.3125 | 108 | 1.670 ± 0.014 (2) | 1.710 ± 0.014 (2) (92) | 2 |" in md
+    assert "| minGRU | 0/1 | — | 1.710 ± 0.014 (2) |" in md
 
 
 def test_shakespeare_section_with_only_long_runs(tmp_path):
