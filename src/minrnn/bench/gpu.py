@@ -14,7 +14,9 @@ Sections (``--sections``, all by default):
    once, each output written once, see :data:`UNITS` and :data:`AAREN_HEADS`) over the time; ``pct_copy`` and
    ``pct_peak`` put it against the two ceilings; ``x_vs_ours`` is a time over ours.
 3. ``step``: the minRNN paper's training-step benchmark, B=64, T=4096 (one layer forward + backward as in
-   ``minrnn bench runtime``), against the paper's T4 figures (``x_vs_paper_t4`` = paper time / ours).
+   ``minrnn bench runtime``), against the paper's T4 figures (``x_vs_paper_t4`` = paper time / ours). The
+   layer width of the paper's timing is not in the text available here; ``--hidden`` (default 128, the
+   runtime preset's) says which was used, and the row names it.
 4. ``sweep``: our kernels under each Triton launch configuration of :data:`SWEEP` (block shape, warps,
    pipelining stages, pieces in parallel), to choose the defaults from measurements.
 
