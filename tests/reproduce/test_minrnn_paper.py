@@ -114,7 +114,7 @@ def test_shakespeare_long_runs_get_their_own_table(tmp_path):
         "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
     md = _shakespeare(d, tmp_path)
     assert "| minGRU | 1 | 1.980 ± 0.000 |" in md  # the main table holds the 600-step runs only
-    assert "| minGRU | 0 | 1.980 | 1.700 | 3000 |" in md
+    assert "| minGRU | 0 | 1.980 (1 seed) | 1.700 (1 seed) | 3000 |" in md
     assert "Spread of the means after 3000 steps: 0.040 nats/char (Transformer best, minGRU worst)." in md
 
 
@@ -131,13 +131,14 @@ def test_shakespeare_matched_runs_beside_the_long_ones(tmp_path):
     d = {"scale": "cpu", "runs": runs, "wall_time_s": 1, "machine": {
         "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
     md = _shakespeare(d, tmp_path)
-    assert "**Parameters matched**" in md and "Transformer 1.630 (108 parameters)" in md
-    assert "| minGRU | 1.3125 | 108 | 1.660 | 1.700 (92) | 2 |" in md
-    assert "| minGRU | 0 | — | 1.660 |" not in md  # the matched run stays out of the long table
+    assert "**Parameters matched**" in md and "Transformer 1.630 (1 seed) (108 parameters)" in md
+    assert "| minGRU | 1.3125 | 108 | 1.660 (1 seed) | 1.700 (1 seed) (92) | 2 |" in md
+    assert "minGRU +0.070 at expansion 1, +0.030 matched." in md
+    assert "| minGRU | 0 | — | 1.660" not in md  # the matched run stays out of the long table
     second = [dict(r, config=dict(r["config"], seed=1), best_val_loss=r["best_val_loss"] + 0.02) for r in runs]
     md = _shakespeare(dict(d, runs=runs + second), tmp_path)
-    assert "| minGRU | 1.3125 | 108 | 1.670 ± 0.014 (2) | 1.710 ± 0.014 (2) (92) | 2 |" in md
-    assert "| minGRU | 0/1 | — | 1.710 ± 0.014 (2) |" in md
+    assert "| minGRU | 1.3125 | 108 | 1.670 ± 0.014 (2 seeds) | 1.710 ± 0.014 (2 seeds) (92) | 2 |" in md
+    assert "| minGRU | 0/1 | — | 1.710 ± 0.014 (2 seeds) |" in md
 
 
 def test_shakespeare_section_with_only_long_runs(tmp_path):
@@ -148,7 +149,7 @@ def test_shakespeare_section_with_only_long_runs(tmp_path):
     d = {"scale": "cpu", "runs": [r], "wall_time_s": 1, "machine": {
         "cpu": "x", "cpu_count": 2, "torch": "2", "torch_threads": 1, "date_utc": "now"}}
     md = _shakespeare(d, tmp_path)
-    assert "| minGRU | 0 | — | 1.700 | 3000 |" in md
+    assert "| minGRU | 0 | — | 1.700 (1 seed) | 3000 |" in md
 
 
 def test_chomsky_long_runs_get_their_own_table(tmp_path):

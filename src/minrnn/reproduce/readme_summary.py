@@ -85,7 +85,7 @@ def minrnn_rows(data: Path) -> list[list[str]]:
         paper = ", ".join(f"{NAMES[m]} {v[0]}" for m, v in PAPER["shakespeare"].items())
         for group, label in (("main", "Shakespeare char LM, best val loss in nats ({steps} steps)"),
                              ("long", "Shakespeare char LM trained 5x longer, best val loss ({steps} steps)"),
-                             ("matched", "the same, min-RNNs widened to the Transformer's parameter count "
+                             ("matched", "Shakespeare 5x longer, min-RNNs widened to the Transformer's parameter count "
                                          "({steps} steps)")):
             runs = runs_of(doc, group)
             st = _by_mixer(runs, lambda r: r.get("best_val_loss"))

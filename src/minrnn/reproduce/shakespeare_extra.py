@@ -26,7 +26,12 @@ def _loss(rs: list[dict], seeds: set | None = None) -> str:
     if not xs:
         return "—"
     m, s = mean_std(xs)
-    return f"{m:.3f}" if len(xs) == 1 else f"{m:.3f} ± {s:.3f} ({len(xs)})"
+    return f"{m:.3f} (1 seed)" if len(xs) == 1 else f"{m:.3f} ± {s:.3f} ({len(xs)} seeds)"
+
+
+def _mean(rs: list[dict], seeds: set) -> float | None:
+    xs = [r["best_val_loss"] for r in rs if r["config"]["seed"] in seeds]
+    return mean_std(xs)[0] if xs else None
 
 
 def _seeds(rs: list[dict]) -> set:
@@ -69,6 +74,12 @@ def shakespeare_matched(d: dict) -> str:
              fmt(mean_std([r["train_wall_s"] / 60 for r in rs])[0], 0)] for m, rs in matched.items()]
     refs = [f"{NAMES[m]} {_loss(longs[m], seeds)} ({longs[m][0]['n_params']} parameters)"
             for m in ("transformer", "mamba") if m in longs]
+    gaps = []
+    for m, rs in matched.items():
+        ref, before = _mean(longs.get("transformer", []), _seeds(rs)), _mean(longs.get(m, []), _seeds(rs))
+        if ref is not None and before is not None:
+            after = _mean(rs, _seeds(rs))
+            gaps.append(f"{NAMES[m]} {before - ref:+.3f} at expansion 1, {after - ref:+.3f} matched")
     c = next(iter(matched.values()))[0]["config"]
     return "\n\n".join([
         f"**Parameters matched** ({c['steps']} steps, seeds {'/'.join(str(s) for s in sorted(seeds))}; "
@@ -76,4 +87,6 @@ def shakespeare_matched(d: dict) -> str:
         "Transformer's count, does the gap close? Same-length references over the same seeds: "
         + ("; ".join(refs) if refs else "none run") + ".",
         md_table(["model", "expansion", "params", f"best val loss, {c['steps']} steps",
-                  "at expansion 1 (params)", "train wall min (mean)"], rows)])
+                  "at expansion 1 (params)", "train wall min (mean)"], rows),
+        ("Gap to the Transformer (mean best val loss, same seeds, nats/char): " + "; ".join(gaps) + ".")
+        if gaps else ""])
