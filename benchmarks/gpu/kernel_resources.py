@@ -28,7 +28,7 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-from minrnn.ops.triton import aaren_kernels, gated_kernels, segment_kernels  # noqa: E402
+from minrnn.ops.triton import aaren_kernels, gated_kernels, lookback_kernels, segment_kernels  # noqa: E402
 from minrnn.ops.triton.ops import _aaren_blocks  # noqa: E402
 
 BIN = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
@@ -37,10 +37,12 @@ KERNELS = {
     "gated_bwd_kernel": gated_kernels,
     "gated_fwd_summary_kernel": segment_kernels,
     "gated_bwd_summary_kernel": segment_kernels,
+    "gated_fwd_lookback_kernel": lookback_kernels,
 }
-ACC_ARGS = ("H0", "HL", "GL", "DH0", "A", "B", "M0", "U0", "W0", "MA", "UA", "MT", "UT", "WT", "GM", "GU", "GW",
-            "DM0", "DU0", "DW0")
-SCALARS = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "SO": "i32"}
+ACC_ARGS = ("H0", "HL", "GL", "DH0", "A", "B", "AGG_A", "AGG_B", "INC", "M0", "U0", "W0", "MA", "UA", "MT", "UT",
+            "WT", "GM", "GU", "GW", "DM0", "DU0", "DW0")
+SCALARS = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "SO": "i32", "T": "i32",
+           "FLAGS": "*i32", "COUNTER": "*i32"}
 AAREN_SCALARS = {"CU": "*i64", "H": "i32", "Dv": "i32"}
 
 
@@ -52,7 +54,9 @@ def resources(kernel: str, mode: int, block_t: int, block_d: int, num_warps: int
         consts = {"HAS_STATE": bool(mode), "BLOCK_T": block_t, "BLOCK_V": block_d, "STAGES": stages}
     else:
         fn = getattr(KERNELS[kernel], kernel)
-        consts = {"MODE": mode, "BLOCK_T": block_t, "BLOCK_D": block_d, "STAGES": stages}
+        consts = {"MODE": mode, "BLOCK_T": block_t, "BLOCK_D": block_d, "STAGES": stages, "AGGREGATES_ONLY": False,
+                  "MAX_SPINS": 1 << 22}
+    consts = {k: v for k, v in consts.items() if k in fn.arg_names}
     scalars = AAREN_SCALARS if kernel.startswith("aaren") else SCALARS
     sig = {n: "constexpr" if n in consts else scalars.get(n, "*" + ("fp32" if n in ACC_ARGS else io))
            for n in fn.arg_names}

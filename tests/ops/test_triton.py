@@ -56,6 +56,14 @@ if not INTERPRET and not ON_GPU:
             consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "REVERSE": bool(mode), "STAGES": 3}
             acc_args = ("A", "B", "C", "C0")
             scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "S": "i32"}
+        elif kernel == "gated_fwd_lookback_kernel":
+            from minrnn.ops.triton import lookback_kernels
+
+            fn = lookback_kernels.gated_fwd_lookback_kernel
+            consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "AGGREGATES_ONLY": False, "MAX_SPINS": 1 << 22}
+            acc_args = ("H0", "HL", "AGG_A", "AGG_B", "INC")
+            scalars = {"FLAGS": "*i32", "COUNTER": "*i32", "T": "i32", "D": "i32", "S0": "i32", "S1": "i32",
+                       "S2": "i32"}
         elif kernel.startswith("gated"):
             fn = getattr(gated_kernels, kernel)
             consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "STAGES": 3}
@@ -87,6 +95,8 @@ if not INTERPRET and not ON_GPU:
             ("gated_fwd_summary_kernel", "bf16", 2),
             ("gated_bwd_summary_kernel", "fp32", 1),
             ("carry_kernel", "fp32", 1),
+            ("gated_fwd_lookback_kernel", "bf16", 2),
+            ("gated_fwd_lookback_kernel", "fp32", 1),
         ],
     )
     def test_kernels_compile_for_gpu(kernel, io_dtype, mode):
@@ -172,6 +182,33 @@ else:
             got = run_gated(op, "triton", args)
         assert_close_list(got, run_gated(op, "reference", args), torch.float64)
 
+    @pytest.mark.parametrize("op", GATED)
+    @pytest.mark.parametrize("T", [1, 16, 41])
+    @pytest.mark.parametrize("aggregates_only", [False, True])
+    def test_lookback_forward_matches_reference(op, T, aggregates_only, monkeypatch):
+        """Single-pass forward, every chunk its own program: outputs, final state, and the backward that
+        follows it; ``aggregates_only`` makes every walk go back to chunk 0 through the aggregates (the
+        interpreter runs programs in order, so otherwise each walk stops at the chunk before)."""
+        from minrnn.ops.triton import ops as triton_ops
+        from minrnn.ops.triton.ops import LaunchConfig, launch_config
+
+        monkeypatch.setattr(triton_ops, "_LOOKBACK_AGGREGATES_ONLY", aggregates_only)
+        args = gated_inputs(op, 2, T, 19, torch.float64, seed=T, device=DEV)
+        with launch_config(LaunchConfig(block_t=16, block_d=16, lookback=True)):
+            got = run_gated(op, "triton", args)
+        assert_close_list(got, run_gated(op, "reference", args), torch.float64)
+
+    def test_lookback_forward_bf16_projection_chunks():
+        import minrnn.functional as MF
+        from minrnn.ops.triton.ops import LaunchConfig, launch_config
+
+        base = torch.randn(1, 50, 48, device=DEV).to(torch.bfloat16)
+        h0 = torch.randn(1, 16, device=DEV)
+        with launch_config(LaunchConfig(block_t=16, block_d=16, lookback=True)):
+            got, last = MF.min_lstm(*base.chunk(3, -1), h0, backend="triton")
+        want, want_last = MF.min_lstm(*base.chunk(3, -1), h0, backend="reference")
+        assert_close_list([got, last], [want, want_last], torch.bfloat16)
+
     @pytest.mark.parametrize("op", ("min_gru", "min_lstm"))
     def test_segments_extreme_logits_bf16(op):
         from minrnn.ops.triton.ops import LaunchConfig, launch_config
@@ -186,9 +223,9 @@ else:
     def test_bench_sweep_times_every_config(monkeypatch):
         from minrnn.bench import gpu
 
-        monkeypatch.setattr(gpu, "SWEEP", [(16, 16, 2, None, None), (16, 16, 4, 1, 16)])
+        monkeypatch.setattr(gpu, "SWEEP", [(16, 16, 2, None, None), (16, 16, 4, 1, 16), (16, 16, 4, None, None, True)])
         rows = gpu.bench_sweep(1, 40, 16, torch.float32, DEV, gpu._timer(DEV, 1), ("min_gru", "min_lstm"))
-        assert len(rows) == 6 and all(r["seconds"] > 0 and r["GBps"] > 0 for r in rows)
+        assert len(rows) == 8 and all(r["seconds"] > 0 and r["GBps"] > 0 for r in rows)
         assert rows[0]["case"] == "min_gru defaults"
 
     def test_accelerated_scan_adapter_agrees_with_ours():
@@ -316,6 +353,8 @@ def test_launch_config_rejects_bad_values():
         LaunchConfig(num_warps=3)
     with pytest.raises(ValueError, match="segment"):
         LaunchConfig(block_t=64, segment=96)
+    with pytest.raises(ValueError, match="choose one"):
+        LaunchConfig(segment=1024, lookback=True)
     with pytest.raises(TypeError, match="LaunchConfig"):
         with launch_config((64, 32)):
             pass

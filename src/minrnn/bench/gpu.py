@@ -18,7 +18,8 @@ Sections (``--sections``, all by default):
    layer width of the paper's timing is not in the text available here; ``--hidden`` (default 128, the
    runtime preset's) says which was used, and the row names it.
 4. ``sweep``: our kernels under each Triton launch configuration of :data:`SWEEP` (block shape, warps,
-   pipelining stages, pieces in parallel), to choose the defaults from measurements.
+   pipelining stages, pieces in parallel, the single-pass look-back forward), to choose the defaults from
+   measurements.
 
 Outside packages that are missing give a row with the reason instead of a time. On a CPU the section ``scan``
 runs our ops only (the outside kernels need CUDA), which is what the unit test exercises.
@@ -62,10 +63,12 @@ PEAK_BANDWIDTH = (
 #: gradient per input.
 UNITS = {"linear_scan": (3, 8), "min_gru": (3, 9), "min_lstm": (4, 12)}
 
-#: launch configurations timed by the ``sweep`` section: (block_t, block_d, num_warps, num_stages, segment)
+#: launch configurations timed by the ``sweep`` section: (block_t, block_d, num_warps, num_stages, segment
+#: [, lookback]), the fields of :class:`minrnn.ops.triton.ops.LaunchConfig`
 SWEEP = [(bt, bd, w, None, None) for bt in (32, 64, 128) for bd in (16, 32, 64) for w in (2, 4, 8)]
 SWEEP += [(bt, 32, 4, s, None) for bt in (32, 64) for s in (1, 2, 4)]  # pipelining depth (None: 3)
 SWEEP += [(64, bd, 4, None, seg) for bd in (16, 32) for seg in (1024, 4096)]  # pieces in parallel
+SWEEP += [(bt, bd, 4, None, None, True) for bt in (32, 64) for bd in (16, 32)]  # single-pass look-back forward
 
 SHAPES = [(16, 2048, 256), (64, 4096, 128), (8, 4096, 2048), (4, 65536, 512)]
 
@@ -251,7 +254,7 @@ def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer, ops=("min_gru
                     continue
             u_fwd, u_all = UNITS[op]
             nbytes = B * T * D * grad.element_size()
-            name = f"bt,bd,warps,stages,segment={cfg}" if cfg else "defaults"
+            name = f"bt,bd,warps,stages,segment[,lookback]={cfg}" if cfg else "defaults"
             rows.append(dict(section="sweep", case=f"{op} {name}", B=B, T=T, D=D,
                              fwd_ms=t_fwd * 1e3, bwd_ms=(t_all - t_fwd) * 1e3, seconds=t_all,
                              GBps_fwd=u_fwd * nbytes / t_fwd / 1e9, GBps=u_all * nbytes / t_all / 1e9))

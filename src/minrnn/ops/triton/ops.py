@@ -20,6 +20,7 @@ import triton
 from minrnn.ops.layout import gradient_buffers, row_stride, rows_view
 from minrnn.ops.triton.aaren_kernels import aaren_bwd_kernel, aaren_fwd_kernel
 from minrnn.ops.triton.gated_kernels import gated_bwd_kernel, gated_fwd_kernel
+from minrnn.ops.triton.lookback_kernels import gated_fwd_lookback_kernel, lookback_grid
 from minrnn.ops.triton.segment_kernels import carry_kernel, gated_bwd_summary_kernel, gated_fwd_summary_kernel
 
 _MODES = {"linear_scan": 0, "min_gru": 1, "min_lstm": 2}
@@ -34,15 +35,18 @@ def interpreting() -> bool:
 class LaunchConfig:
     """How the gated kernels are launched: ``block_t`` steps per chunk, ``block_d`` channels per program (powers
     of two, >= 16), ``num_warps`` per program and ``num_stages`` of software pipelining of the chunk loops
-    (None: 3; 1: none). ``segment``: cut the sequences of a (B, T, ...) batch into pieces of that many steps scanned in
-    parallel (``segment_kernels``); None: one program walks a whole sequence. Defaults: :data:`DEFAULT_FWD`,
-    :data:`DEFAULT_BWD`; ``minrnn bench gpu --sections sweep`` times the alternatives."""
+    (None: 3; 1: none). ``segment``: cut the sequences of a (B, T, ...) batch into pieces of that many steps
+    scanned in parallel (``segment_kernels``); None: one program walks a whole sequence. ``lookback``: the
+    forward of a (B, T, ...) batch in one pass, every chunk its own program (``lookback_kernels``).
+    Defaults: :data:`DEFAULT_FWD`, :data:`DEFAULT_BWD`; ``minrnn bench gpu --sections sweep`` times the
+    alternatives."""
 
     block_t: int = 64
     block_d: int = 32
     num_warps: int = 4
     num_stages: int | None = None
     segment: int | None = None
+    lookback: bool = False
 
     def __post_init__(self):
         for name in ("block_t", "block_d"):
@@ -55,6 +59,8 @@ class LaunchConfig:
             raise ValueError(f"num_stages must be >= 1 or None, got {self.num_stages}")
         if self.segment is not None and (self.segment < self.block_t or self.segment % self.block_t):
             raise ValueError(f"segment must be a multiple of block_t={self.block_t} or None, got {self.segment}")
+        if self.lookback and self.segment is not None:
+            raise ValueError("lookback and segment are two ways to split a sequence: choose one")
 
 
 _OVERRIDE: LaunchConfig | None = None
@@ -81,13 +87,34 @@ DEFAULT_FWD = LaunchConfig(block_t=64, block_d=32, num_warps=4)
 DEFAULT_BWD = LaunchConfig(block_t=32, block_d=32, num_warps=4)
 
 
-def _launch(D: int, backward: bool = False) -> tuple[int, int, int | None, dict]:
-    """(BLOCK_T, BLOCK_D, segment, launch keywords incl. STAGES) for rows of ``D`` channels."""
+def _launch(D: int, backward: bool = False) -> tuple[int, int, LaunchConfig, dict]:
+    """(BLOCK_T, BLOCK_D, the configuration, launch keywords incl. STAGES) for rows of ``D`` channels."""
     cfg = _OVERRIDE or (DEFAULT_BWD if backward else DEFAULT_FWD)
     opts = {"num_warps": cfg.num_warps, "STAGES": cfg.num_stages or 3}
     block_t = 32 if interpreting() and _OVERRIDE is None else cfg.block_t
     block_d = cfg.block_d if _OVERRIDE is not None else max(16, min(cfg.block_d, triton.next_power_of_2(D)))
-    return block_t, block_d, cfg.segment, opts
+    return block_t, block_d, cfg, opts
+
+
+#: tests only: chunks of the look-back forward publish aggregates only (every walk goes back to chunk 0)
+_LOOKBACK_AGGREGATES_ONLY = False
+#: a look-back walk that sees an unpublished chunk this many times gives up and writes NaN (never hangs)
+_LOOKBACK_MAX_SPINS = 1 << 22
+
+
+def _fwd_lookback(mode: int, args, strides, h0, h, T: int, bt: int, bd: int, num_warps: int) -> torch.Tensor:
+    """The single-pass forward (``lookback_kernels``) of N = h0.shape[0] sequences of T steps; returns h_last."""
+    N, D = h0.shape
+    tiles = lookback_grid(N, T, D, bt, bd)
+    flags = torch.zeros(tiles, dtype=torch.int32, device=h0.device)
+    counter = torch.zeros(1, dtype=torch.int32, device=h0.device)
+    agg_a, agg_b, inc = (torch.empty(tiles, bd, dtype=h0.dtype, device=h0.device) for _ in range(3))
+    h_last = torch.empty_like(h0)
+    gated_fwd_lookback_kernel[(tiles,)](
+        *args, h0, h, h_last, flags, agg_a, agg_b, inc, counter, T, D, *strides, MODE=mode, BLOCK_T=bt,
+        BLOCK_D=bd, AGGREGATES_ONLY=_LOOKBACK_AGGREGATES_ONLY, MAX_SPINS=_LOOKBACK_MAX_SPINS, num_warps=num_warps,
+    )
+    return h_last
 
 
 def _pieces(N: int, T: int, L: int, device) -> tuple[torch.Tensor, int]:
@@ -113,12 +140,15 @@ class _GatedFn(torch.autograd.Function):
         h0 = h0.contiguous()
         N, D = h0.shape
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype, device=xs[0].device)
-        bt, bd, seg, opts = _launch(D)
+        bt, bd, cfg, opts = _launch(D)
+        seg = cfg.segment
         x2 = xs[2] if mode == 2 else xs[0]
         args = (xs[0], xs[1], x2)
         strides = [row_stride(x) for x in args]
         kw = dict(MODE=mode, BLOCK_T=bt, BLOCK_D=bd, **opts)
-        if seg and T > seg:  # pieces: summaries, carries, then the pieces as sequences of a packed batch
+        if cfg.lookback and T > 0:
+            h_last = _fwd_lookback(mode, args, strides, h0, h, T, bt, bd, cfg.num_warps)
+        elif seg and T > seg:  # pieces: summaries, carries, then the pieces as sequences of a packed batch
             cu_p, S = _pieces(N, T, seg, h0.device)
             grid = (N * S, triton.cdiv(D, bd))
             A, B, C, last = (torch.empty(N * S, D, dtype=h0.dtype, device=h0.device) for _ in range(4))
@@ -141,7 +171,8 @@ class _GatedFn(torch.autograd.Function):
         grad_last = grad_last.to(h0.dtype).contiguous()
         N, D = h0.shape
         grads = gradient_buffers(xs)
-        bt, bd, seg, opts = _launch(D, backward=True)
+        bt, bd, cfg, opts = _launch(D, backward=True)
+        seg = cfg.segment
         x2 = xs[2] if ctx.mode == 2 else xs[0]
         dx2 = grads[2] if ctx.mode == 2 else grads[0]
         strides = [row_stride(x) for x in (xs[0], xs[1], x2)]

@@ -1,0 +1,119 @@
+"""Single-pass forward of the gated scans with decoupled look-back (``LaunchConfig(lookback=True)``).
+
+Every chunk of BLOCK_T steps x BLOCK_D channels of every sequence is its own program, so even one sequence
+fills the GPU, and each input is still read once (the segment path reads them twice). Programs take their
+chunk from an atomic counter, so a chunk starts only after every earlier chunk of its column has started
+(no deadlock whatever order the hardware schedules programs in). A chunk scans its rows from a zero state,
+publishes its aggregate (A, B) (h_end = A h_in + B) with flag 1, then walks back over the earlier chunks of
+its column: a chunk with flag 2 has published its inclusive state, which ends the walk; one with flag 1
+contributes its aggregate and the walk goes on. It then publishes its own inclusive state (flag 2) and
+writes h = ca h_in + cb. Chunk 0 of a column starts from h0 and publishes its inclusive state at once.
+
+Publishing is: the vector stores, a barrier of the program, then a release exchange of the flag; reading is
+an acquire read of the flag, then loads that bypass L1 (``.cg``). A walk that sees a zero flag spins;
+MAX_SPINS bounds it (the chunk then writes NaN rather than hanging the GPU: a failed test, not a hang).
+
+Only uniform batches (B sequences of T steps); packed variable-length batches take the one-pass kernel.
+Not yet run on a GPU: correct in Triton's interpreter (which runs programs one after another, so the tests
+also force the walk through aggregates with AGGREGATES_ONLY), unmeasured.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from minrnn.ops.triton.gated_kernels import _combine, _load_coef
+
+
+@triton.jit
+def _publish(FLAGS, tile, value, P, idx, dmask, flag: tl.constexpr):
+    """Store ``value`` at P[idx], then raise the chunk's flag to ``flag`` (release)."""
+    tl.store(P + idx, value, mask=dmask)
+    tl.debug_barrier()
+    tl.atomic_xchg(FLAGS + tile, flag, sem="release", scope="gpu")
+
+
+@triton.jit
+def gated_fwd_lookback_kernel(
+    X0,
+    X1,
+    X2,
+    H0,
+    H,
+    HL,
+    FLAGS,
+    AGG_A,
+    AGG_B,
+    INC,
+    COUNTER,
+    T,
+    D,
+    S0,
+    S1,
+    S2,
+    MODE: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    AGGREGATES_ONLY: tl.constexpr,
+    MAX_SPINS: tl.constexpr,
+):
+    C = tl.cdiv(T, BLOCK_T)
+    DB = tl.cdiv(D, BLOCK_D)
+    tile = tl.atomic_add(COUNTER, 1)  # chunks in start order; c is the fastest index
+    c = tile % C
+    col = tile // C  # (sequence, channel block)
+    n = col // DB
+    cols = tl.arange(0, BLOCK_D)
+    offs_d = (col % DB) * BLOCK_D + cols
+    dmask = offs_d < D
+    start = n.to(tl.int64) * T
+    rows = tl.arange(0, BLOCK_T)
+    t = start + c * BLOCK_T + rows
+    mask = (t < start + T)[:, None] & dmask[None, :]
+    carry = tl.load(H0 + n * D + offs_d, mask=dmask, other=0.0)
+    acc = carry.dtype
+    a, b = _load_coef(X0, X1, X2, t, offs_d, mask, S0, S1, S2, acc, MODE)
+    ca, cb = tl.associative_scan((a, b), 0, _combine)
+    last = (rows == BLOCK_T - 1)[:, None]
+    agg_a = tl.sum(tl.where(last, ca, 0.0), axis=0)
+    agg_b = tl.sum(tl.where(last, cb, 0.0), axis=0)
+    vec = tile * BLOCK_D + cols
+    if c > 0:
+        tl.store(AGG_A + vec, agg_a, mask=dmask)
+        _publish(FLAGS, tile, agg_b, AGG_B, vec, dmask, 1)
+        acc_a = tl.full([BLOCK_D], 1.0, acc)
+        acc_b = tl.zeros([BLOCK_D], acc)
+        j = tile - 1  # the chunk before, same column
+        spins = 0
+        looking = True
+        while looking:
+            f = tl.atomic_add(FLAGS + j, 0, sem="acquire", scope="gpu")
+            jv = j * BLOCK_D + cols
+            if f == 2:
+                inc = tl.load(INC + jv, mask=dmask, other=0.0, cache_modifier=".cg")
+                carry = acc_a * inc + acc_b
+                looking = False
+            elif f == 1:
+                ja = tl.load(AGG_A + jv, mask=dmask, other=1.0, cache_modifier=".cg")
+                jb = tl.load(AGG_B + jv, mask=dmask, other=0.0, cache_modifier=".cg")
+                acc_b = acc_a * jb + acc_b
+                acc_a = acc_a * ja
+                j -= 1
+            else:
+                spins += 1
+                if spins > MAX_SPINS:
+                    carry = tl.full([BLOCK_D], float("nan"), acc)
+                    looking = False
+    inclusive = agg_a * carry + agg_b
+    if c == 0 or not AGGREGATES_ONLY:
+        _publish(FLAGS, tile, inclusive, INC, vec, dmask, 2)
+    hs = ca * carry[None, :] + cb
+    tl.store(H + t[:, None] * D + offs_d[None, :], hs.to(H.dtype.element_ty), mask=mask)
+    if c == C - 1:
+        tl.store(HL + n * D + offs_d, inclusive, mask=dmask)
+
+
+def lookback_grid(N: int, T: int, D: int, block_t: int, block_d: int) -> int:
+    """Number of programs (chunks) of a launch."""
+    return N * triton.cdiv(D, block_d) * triton.cdiv(T, block_t)
