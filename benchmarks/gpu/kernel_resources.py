@@ -38,6 +38,7 @@ KERNELS = {
     "gated_fwd_summary_kernel": segment_kernels,
     "gated_bwd_summary_kernel": segment_kernels,
     "gated_fwd_lookback_kernel": lookback_kernels,
+    "gated_bwd_lookback_kernel": lookback_kernels,
 }
 ACC_ARGS = ("H0", "HL", "GL", "DH0", "A", "B", "AGG_A", "AGG_B", "INC", "M0", "U0", "W0", "MA", "UA", "MT", "UT",
             "WT", "GM", "GU", "GW", "DM0", "DU0", "DW0")

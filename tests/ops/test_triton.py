@@ -56,14 +56,14 @@ if not INTERPRET and not ON_GPU:
             consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "REVERSE": bool(mode), "STAGES": 3}
             acc_args = ("A", "B", "C", "C0")
             scalars = {"CU": "*i64", "D": "i32", "S0": "i32", "S1": "i32", "S2": "i32", "S": "i32"}
-        elif kernel == "gated_fwd_lookback_kernel":
+        elif kernel.endswith("lookback_kernel"):
             from minrnn.ops.triton import lookback_kernels
 
-            fn = lookback_kernels.gated_fwd_lookback_kernel
+            fn = getattr(lookback_kernels, kernel)
             consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "AGGREGATES_ONLY": False, "MAX_SPINS": 1 << 22}
-            acc_args = ("H0", "HL", "AGG_A", "AGG_B", "INC")
+            acc_args = ("H0", "HL", "GL", "DH0", "AGG_A", "AGG_B", "INC")
             scalars = {"FLAGS": "*i32", "COUNTER": "*i32", "T": "i32", "D": "i32", "S0": "i32", "S1": "i32",
-                       "S2": "i32"}
+                       "S2": "i32", "SO": "i32"}
         elif kernel.startswith("gated"):
             fn = getattr(gated_kernels, kernel)
             consts = {"MODE": mode, "BLOCK_T": 64, "BLOCK_D": 32, "STAGES": 3}
@@ -97,6 +97,8 @@ if not INTERPRET and not ON_GPU:
             ("carry_kernel", "fp32", 1),
             ("gated_fwd_lookback_kernel", "bf16", 2),
             ("gated_fwd_lookback_kernel", "fp32", 1),
+            ("gated_bwd_lookback_kernel", "bf16", 2),
+            ("gated_bwd_lookback_kernel", "fp32", 1),
         ],
     )
     def test_kernels_compile_for_gpu(kernel, io_dtype, mode):
@@ -185,9 +187,9 @@ else:
     @pytest.mark.parametrize("op", GATED)
     @pytest.mark.parametrize("T", [1, 16, 41])
     @pytest.mark.parametrize("aggregates_only", [False, True])
-    def test_lookback_forward_matches_reference(op, T, aggregates_only, monkeypatch):
-        """Single-pass forward, every chunk its own program: outputs, final state, and the backward that
-        follows it; ``aggregates_only`` makes every walk go back to chunk 0 through the aggregates (the
+    def test_lookback_matches_reference(op, T, aggregates_only, monkeypatch):
+        """Single-pass forward and backward, every chunk its own program: outputs, final state, every gradient
+        and dL/dh0; ``aggregates_only`` makes every walk go back to the first chunk through the aggregates (the
         interpreter runs programs in order, so otherwise each walk stops at the chunk before)."""
         from minrnn.ops.triton import ops as triton_ops
         from minrnn.ops.triton.ops import LaunchConfig, launch_config
@@ -198,16 +200,20 @@ else:
             got = run_gated(op, "triton", args)
         assert_close_list(got, run_gated(op, "reference", args), torch.float64)
 
-    def test_lookback_forward_bf16_projection_chunks():
+    def test_lookback_bf16_projection_chunks():
         import minrnn.functional as MF
         from minrnn.ops.triton.ops import LaunchConfig, launch_config
 
         base = torch.randn(1, 50, 48, device=DEV).to(torch.bfloat16)
         h0 = torch.randn(1, 16, device=DEV)
-        with launch_config(LaunchConfig(block_t=16, block_d=16, lookback=True)):
-            got, last = MF.min_lstm(*base.chunk(3, -1), h0, backend="triton")
-        want, want_last = MF.min_lstm(*base.chunk(3, -1), h0, backend="reference")
-        assert_close_list([got, last], [want, want_last], torch.bfloat16)
+        grads = {}
+        for backend in ("triton", "reference"):
+            x = base.clone().requires_grad_()
+            with launch_config(LaunchConfig(block_t=16, block_d=16, lookback=True)):
+                got, last = MF.min_lstm(*x.chunk(3, -1), h0, backend=backend)
+                (got.float().sum() + last.sum()).backward()
+            grads[backend] = [got.detach(), last.detach(), x.grad]
+        assert_close_list(grads["triton"], grads["reference"], torch.bfloat16)
 
     @pytest.mark.parametrize("op", ("min_gru", "min_lstm"))
     def test_segments_extreme_logits_bf16(op):

@@ -18,7 +18,7 @@ Sections (``--sections``, all by default):
    layer width of the paper's timing is not in the text available here; ``--hidden`` (default 128, the
    runtime preset's) says which was used, and the row names it.
 4. ``sweep``: our kernels under each Triton launch configuration of :data:`SWEEP` (block shape, warps,
-   pipelining stages, pieces in parallel, the single-pass look-back forward), to choose the defaults from
+   pipelining stages, pieces in parallel, the single-pass look-back), to choose the defaults from
    measurements.
 
 Outside packages that are missing give a row with the reason instead of a time. On a CPU the section ``scan``
@@ -68,7 +68,7 @@ UNITS = {"linear_scan": (3, 8), "min_gru": (3, 9), "min_lstm": (4, 12)}
 SWEEP = [(bt, bd, w, None, None) for bt in (32, 64, 128) for bd in (16, 32, 64) for w in (2, 4, 8)]
 SWEEP += [(bt, 32, 4, s, None) for bt in (32, 64) for s in (1, 2, 4)]  # pipelining depth (None: 3)
 SWEEP += [(64, bd, 4, None, seg) for bd in (16, 32) for seg in (1024, 4096)]  # pieces in parallel
-SWEEP += [(bt, bd, 4, None, None, True) for bt in (32, 64) for bd in (16, 32)]  # single-pass look-back forward
+SWEEP += [(bt, bd, 4, None, None, True) for bt in (32, 64) for bd in (16, 32)]  # single-pass look-back
 
 SHAPES = [(16, 2048, 256), (64, 4096, 128), (8, 4096, 2048), (4, 65536, 512)]
 

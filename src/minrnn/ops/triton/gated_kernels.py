@@ -154,6 +154,36 @@ def gated_fwd_kernel(
 
 
 @triton.jit
+def _write_grads(X2, H, p0, p1, t, offs_d, start, h0, mask, G, D, S2, DX0, DX1, DX2, SO, acc, MODE: tl.constexpr):
+    """The input gradients of the rows t (BLOCK_T) from G = dL/dh_t there, h_{t-1} (h0 at the sequence's first
+    row) and the gates recomputed from the inputs (p0, p1: pointers to the rows of the first two inputs).
+    Gradient rows are SO apart (chunks of one buffer)."""
+    ptr = t[:, None] * D + offs_d[None, :]
+    optr = t[:, None] * SO + offs_d[None, :]
+    hp = tl.load(H + ptr - D, mask=mask & (t > start)[:, None], other=0.0).to(acc)
+    hp = tl.where((t == start)[:, None], h0[None, :], hp)
+    x0 = tl.load(p0, mask=mask, other=0.0).to(acc)
+    x1 = tl.load(p1, mask=mask, other=0.0).to(acc)
+    if MODE == 0:
+        tl.store(DX0 + optr, (G * hp).to(DX0.dtype.element_ty), mask=mask)
+        tl.store(DX1 + optr, G.to(DX1.dtype.element_ty), mask=mask)
+    elif MODE == 1:
+        z, a = _sig_pair(x0)
+        gc, dg = _g(x1)
+        tl.store(DX0 + optr, (G * z * a * (gc - hp)).to(DX0.dtype.element_ty), mask=mask)
+        tl.store(DX1 + optr, (G * z * dg).to(DX1.dtype.element_ty), mask=mask)
+    else:
+        x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
+        d, sfn, sin_ = _lstm_logit(x0, x1)
+        z, a = _sig_pair(d)
+        gc, dg = _g(x2)
+        dd = G * z * a * (gc - hp)
+        tl.store(DX0 + optr, (-dd * sfn).to(DX0.dtype.element_ty), mask=mask)
+        tl.store(DX1 + optr, (dd * sin_).to(DX1.dtype.element_ty), mask=mask)
+        tl.store(DX2 + optr, (G * z * dg).to(DX2.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def gated_bwd_kernel(
     X0,
     X1,
@@ -188,38 +218,16 @@ def gated_bwd_kernel(
         t = end - 1 - c * BLOCK_T - rows  # descending time within the chunk
         valid = t >= start
         mask = valid[:, None] & dmask[None, :]
-        ptr = t[:, None] * D + offs_d[None, :]
-        optr = t[:, None] * SO + offs_d[None, :]  # the gradients' rows are SO apart (chunks of one buffer)
         # a_{t+1}: the coefficient that carries g_{t+1} back to g_t (1 past the end)
         nmask = (valid & (t + 1 < end))[:, None] & dmask[None, :]
         p0 = X0 + t[:, None] * S0 + offs_d[None, :]
         p1 = X1 + t[:, None] * S1 + offs_d[None, :]
         an = _load_coef_a(p0 + S0, p1 + S1, nmask, acc, MODE)
-        gh = tl.load(GH + ptr, mask=mask, other=0.0).to(acc)
+        gh = tl.load(GH + t[:, None] * D + offs_d[None, :], mask=mask, other=0.0).to(acc)
         ca, cb = tl.associative_scan((an, gh), 0, _combine)
         G = ca * g[None, :] + cb
         g = tl.sum(tl.where(last, G, 0.0), axis=0)
-        hp = tl.load(H + ptr - D, mask=mask & (t > start)[:, None], other=0.0).to(acc)
-        hp = tl.where((t == start)[:, None], h0[None, :], hp)
-        x0 = tl.load(p0, mask=mask, other=0.0).to(acc)
-        x1 = tl.load(p1, mask=mask, other=0.0).to(acc)
-        if MODE == 0:
-            tl.store(DX0 + optr, (G * hp).to(DX0.dtype.element_ty), mask=mask)
-            tl.store(DX1 + optr, G.to(DX1.dtype.element_ty), mask=mask)
-        elif MODE == 1:
-            z, a = _sig_pair(x0)
-            gc, dg = _g(x1)
-            tl.store(DX0 + optr, (G * z * a * (gc - hp)).to(DX0.dtype.element_ty), mask=mask)
-            tl.store(DX1 + optr, (G * z * dg).to(DX1.dtype.element_ty), mask=mask)
-        else:
-            x2 = tl.load(X2 + t[:, None] * S2 + offs_d[None, :], mask=mask, other=0.0).to(acc)
-            d, sfn, sin_ = _lstm_logit(x0, x1)
-            z, a = _sig_pair(d)
-            gc, dg = _g(x2)
-            dd = G * z * a * (gc - hp)
-            tl.store(DX0 + optr, (-dd * sfn).to(DX0.dtype.element_ty), mask=mask)
-            tl.store(DX1 + optr, (dd * sin_).to(DX1.dtype.element_ty), mask=mask)
-            tl.store(DX2 + optr, (G * z * dg).to(DX2.dtype.element_ty), mask=mask)
+        _write_grads(X2, H, p0, p1, t, offs_d, start, h0, mask, G, D, S2, DX0, DX1, DX2, SO, acc, MODE)
     # dL/dh0 = a_start g_start (g itself for an empty sequence)
     smask = dmask & ((offs_d * 0 + end) > start)
     a0 = _load_coef_a(X0 + start * S0 + offs_d, X1 + start * S1 + offs_d, smask, acc, MODE)

@@ -1,4 +1,4 @@
-"""Single-pass forward of the gated scans with decoupled look-back (``LaunchConfig(lookback=True)``).
+"""Single-pass forward and backward of the gated scans with decoupled look-back (``LaunchConfig(lookback=True)``).
 
 Every chunk of BLOCK_T steps x BLOCK_D channels of every sequence is its own program, so even one sequence
 fills the GPU, and each input is still read once (the segment path reads them twice). Programs take their
@@ -7,7 +7,8 @@ chunk from an atomic counter, so a chunk starts only after every earlier chunk o
 publishes its aggregate (A, B) (h_end = A h_in + B) with flag 1, then walks back over the earlier chunks of
 its column: a chunk with flag 2 has published its inclusive state, which ends the walk; one with flag 1
 contributes its aggregate and the walk goes on. It then publishes its own inclusive state (flag 2) and
-writes h = ca h_in + cb. Chunk 0 of a column starts from h0 and publishes its inclusive state at once.
+writes h = ca h_in + cb. Chunk 0 of a column starts from h0 and publishes its inclusive state at once. The
+backward runs the same scheme backwards in time (the latest chunk first, from dL/dh_last).
 
 Publishing is: the vector stores, a barrier of the program, then a release exchange of the flag; reading is
 an acquire read of the flag, then loads that bypass L1 (``.cg``). A walk that sees a zero flag spins;
@@ -23,7 +24,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from minrnn.ops.triton.gated_kernels import _combine, _load_coef
+from minrnn.ops.triton.gated_kernels import _combine, _load_coef, _load_coef_a, _write_grads
 
 
 @triton.jit
@@ -32,6 +33,41 @@ def _publish(FLAGS, tile, value, P, idx, dmask, flag: tl.constexpr):
     tl.store(P + idx, value, mask=dmask)
     tl.debug_barrier()
     tl.atomic_xchg(FLAGS + tile, flag, sem="release", scope="gpu")
+
+
+@triton.jit
+def _look_back(FLAGS, AGG_A, AGG_B, INC, tile, cols, dmask, agg_a, agg_b, acc, BLOCK_D: tl.constexpr,
+               MAX_SPINS: tl.constexpr):
+    """Publish this chunk's aggregate, then compose the aggregates of the chunks before it (tile - 1, tile - 2,
+    ...) until one has published its inclusive state: the state entering this chunk (NaN after MAX_SPINS)."""
+    vec = tile * BLOCK_D + cols
+    tl.store(AGG_A + vec, agg_a, mask=dmask)
+    _publish(FLAGS, tile, agg_b, AGG_B, vec, dmask, 1)
+    acc_a = tl.full([BLOCK_D], 1.0, acc)
+    acc_b = tl.zeros([BLOCK_D], acc)
+    carry = tl.zeros([BLOCK_D], acc)
+    j = tile - 1
+    spins = 0
+    looking = True
+    while looking:
+        f = tl.atomic_add(FLAGS + j, 0, sem="acquire", scope="gpu")
+        jv = j * BLOCK_D + cols
+        if f == 2:
+            inc = tl.load(INC + jv, mask=dmask, other=0.0, cache_modifier=".cg")
+            carry = acc_a * inc + acc_b
+            looking = False
+        elif f == 1:
+            ja = tl.load(AGG_A + jv, mask=dmask, other=1.0, cache_modifier=".cg")
+            jb = tl.load(AGG_B + jv, mask=dmask, other=0.0, cache_modifier=".cg")
+            acc_b = acc_a * jb + acc_b
+            acc_a = acc_a * ja
+            j -= 1
+        else:
+            spins += 1
+            if spins > MAX_SPINS:
+                carry = tl.full([BLOCK_D], float("nan"), acc)
+                looking = False
+    return carry
 
 
 @triton.jit
@@ -80,31 +116,7 @@ def gated_fwd_lookback_kernel(
     agg_b = tl.sum(tl.where(last, cb, 0.0), axis=0)
     vec = tile * BLOCK_D + cols
     if c > 0:
-        tl.store(AGG_A + vec, agg_a, mask=dmask)
-        _publish(FLAGS, tile, agg_b, AGG_B, vec, dmask, 1)
-        acc_a = tl.full([BLOCK_D], 1.0, acc)
-        acc_b = tl.zeros([BLOCK_D], acc)
-        j = tile - 1  # the chunk before, same column
-        spins = 0
-        looking = True
-        while looking:
-            f = tl.atomic_add(FLAGS + j, 0, sem="acquire", scope="gpu")
-            jv = j * BLOCK_D + cols
-            if f == 2:
-                inc = tl.load(INC + jv, mask=dmask, other=0.0, cache_modifier=".cg")
-                carry = acc_a * inc + acc_b
-                looking = False
-            elif f == 1:
-                ja = tl.load(AGG_A + jv, mask=dmask, other=1.0, cache_modifier=".cg")
-                jb = tl.load(AGG_B + jv, mask=dmask, other=0.0, cache_modifier=".cg")
-                acc_b = acc_a * jb + acc_b
-                acc_a = acc_a * ja
-                j -= 1
-            else:
-                spins += 1
-                if spins > MAX_SPINS:
-                    carry = tl.full([BLOCK_D], float("nan"), acc)
-                    looking = False
+        carry = _look_back(FLAGS, AGG_A, AGG_B, INC, tile, cols, dmask, agg_a, agg_b, acc, BLOCK_D, MAX_SPINS)
     inclusive = agg_a * carry + agg_b
     if c == 0 or not AGGREGATES_ONLY:
         _publish(FLAGS, tile, inclusive, INC, vec, dmask, 2)
@@ -112,6 +124,77 @@ def gated_fwd_lookback_kernel(
     tl.store(H + t[:, None] * D + offs_d[None, :], hs.to(H.dtype.element_ty), mask=mask)
     if c == C - 1:
         tl.store(HL + n * D + offs_d, inclusive, mask=dmask)
+
+
+@triton.jit
+def gated_bwd_lookback_kernel(
+    X0,
+    X1,
+    X2,
+    H,
+    H0,
+    GH,
+    GL,
+    DX0,
+    DX1,
+    DX2,
+    DH0,
+    FLAGS,
+    AGG_A,
+    AGG_B,
+    INC,
+    COUNTER,
+    T,
+    D,
+    S0,
+    S1,
+    S2,
+    SO,
+    MODE: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    AGGREGATES_ONLY: tl.constexpr,
+    MAX_SPINS: tl.constexpr,
+):
+    """The backward g_t = dL/dh_t + a_{t+1} g_{t+1} the same way, walking time backwards: the chunks are taken
+    latest first, and the state passed between them is g at a chunk's first row (GL enters the last chunk)."""
+    C = tl.cdiv(T, BLOCK_T)
+    DB = tl.cdiv(D, BLOCK_D)
+    tile = tl.atomic_add(COUNTER, 1)
+    c = C - 1 - tile % C  # chunk index in time: the latest chunk first
+    col = tile // C
+    n = col // DB
+    cols = tl.arange(0, BLOCK_D)
+    offs_d = (col % DB) * BLOCK_D + cols
+    dmask = offs_d < D
+    start = n.to(tl.int64) * T
+    end = start + T
+    rows = tl.arange(0, BLOCK_T)
+    t = start + c * BLOCK_T + (BLOCK_T - 1 - rows)  # descending time within the chunk
+    valid = t < end
+    mask = valid[:, None] & dmask[None, :]
+    carry = tl.load(GL + n * D + offs_d, mask=dmask, other=0.0)
+    h0 = tl.load(H0 + n * D + offs_d, mask=dmask, other=0.0)
+    acc = carry.dtype
+    nmask = (valid & (t + 1 < end))[:, None] & dmask[None, :]
+    p0 = X0 + t[:, None] * S0 + offs_d[None, :]
+    p1 = X1 + t[:, None] * S1 + offs_d[None, :]
+    an = _load_coef_a(p0 + S0, p1 + S1, nmask, acc, MODE)
+    gh = tl.load(GH + t[:, None] * D + offs_d[None, :], mask=mask, other=0.0).to(acc)
+    ca, cb = tl.associative_scan((an, gh), 0, _combine)
+    last = (rows == BLOCK_T - 1)[:, None]  # the chunk's first row in time
+    agg_a = tl.sum(tl.where(last, ca, 0.0), axis=0)
+    agg_b = tl.sum(tl.where(last, cb, 0.0), axis=0)
+    if c < C - 1:
+        carry = _look_back(FLAGS, AGG_A, AGG_B, INC, tile, cols, dmask, agg_a, agg_b, acc, BLOCK_D, MAX_SPINS)
+    inclusive = agg_a * carry + agg_b  # g at the chunk's first row
+    if c == C - 1 or not AGGREGATES_ONLY:
+        _publish(FLAGS, tile, inclusive, INC, tile * BLOCK_D + cols, dmask, 2)
+    G = ca * carry[None, :] + cb
+    _write_grads(X2, H, p0, p1, t, offs_d, start, h0, mask, G, D, S2, DX0, DX1, DX2, SO, acc, MODE)
+    if c == 0:  # dL/dh0 = a_start g_start
+        a0 = _load_coef_a(X0 + start * S0 + offs_d, X1 + start * S1 + offs_d, dmask, acc, MODE)
+        tl.store(DH0 + n * D + offs_d, a0 * inclusive, mask=dmask)
 
 
 def lookback_grid(N: int, T: int, D: int, block_t: int, block_d: int) -> int:

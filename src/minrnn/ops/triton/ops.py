@@ -20,7 +20,7 @@ import triton
 from minrnn.ops.layout import gradient_buffers, row_stride, rows_view
 from minrnn.ops.triton.aaren_kernels import aaren_bwd_kernel, aaren_fwd_kernel
 from minrnn.ops.triton.gated_kernels import gated_bwd_kernel, gated_fwd_kernel
-from minrnn.ops.triton.lookback_kernels import gated_fwd_lookback_kernel, lookback_grid
+from minrnn.ops.triton.lookback_kernels import gated_bwd_lookback_kernel, gated_fwd_lookback_kernel, lookback_grid
 from minrnn.ops.triton.segment_kernels import carry_kernel, gated_bwd_summary_kernel, gated_fwd_summary_kernel
 
 _MODES = {"linear_scan": 0, "min_gru": 1, "min_lstm": 2}
@@ -37,7 +37,7 @@ class LaunchConfig:
     of two, >= 16), ``num_warps`` per program and ``num_stages`` of software pipelining of the chunk loops
     (None: 3; 1: none). ``segment``: cut the sequences of a (B, T, ...) batch into pieces of that many steps
     scanned in parallel (``segment_kernels``); None: one program walks a whole sequence. ``lookback``: the
-    forward of a (B, T, ...) batch in one pass, every chunk its own program (``lookback_kernels``).
+    forward and backward of a (B, T, ...) batch in one pass, every chunk its own program (``lookback_kernels``).
     Defaults: :data:`DEFAULT_FWD`, :data:`DEFAULT_BWD`; ``minrnn bench gpu --sections sweep`` times the
     alternatives."""
 
@@ -96,25 +96,23 @@ def _launch(D: int, backward: bool = False) -> tuple[int, int, LaunchConfig, dic
     return block_t, block_d, cfg, opts
 
 
-#: tests only: chunks of the look-back forward publish aggregates only (every walk goes back to chunk 0)
+#: tests only: chunks of the look-back kernels publish aggregates only (every walk goes back to the first chunk)
 _LOOKBACK_AGGREGATES_ONLY = False
 #: a look-back walk that sees an unpublished chunk this many times gives up and writes NaN (never hangs)
 _LOOKBACK_MAX_SPINS = 1 << 22
 
 
-def _fwd_lookback(mode: int, args, strides, h0, h, T: int, bt: int, bd: int, num_warps: int) -> torch.Tensor:
-    """The single-pass forward (``lookback_kernels``) of N = h0.shape[0] sequences of T steps; returns h_last."""
-    N, D = h0.shape
+def _lookback_buffers(N: int, T: int, D: int, bt: int, bd: int, ref: torch.Tensor):
+    """(flags, aggregates A and B, inclusive states, chunk counter) of a look-back launch (one program per chunk:
+    ``flags.numel()`` programs)."""
     tiles = lookback_grid(N, T, D, bt, bd)
-    flags = torch.zeros(tiles, dtype=torch.int32, device=h0.device)
-    counter = torch.zeros(1, dtype=torch.int32, device=h0.device)
-    agg_a, agg_b, inc = (torch.empty(tiles, bd, dtype=h0.dtype, device=h0.device) for _ in range(3))
-    h_last = torch.empty_like(h0)
-    gated_fwd_lookback_kernel[(tiles,)](
-        *args, h0, h, h_last, flags, agg_a, agg_b, inc, counter, T, D, *strides, MODE=mode, BLOCK_T=bt,
-        BLOCK_D=bd, AGGREGATES_ONLY=_LOOKBACK_AGGREGATES_ONLY, MAX_SPINS=_LOOKBACK_MAX_SPINS, num_warps=num_warps,
-    )
-    return h_last
+    flags = torch.zeros(tiles, dtype=torch.int32, device=ref.device)
+    agg_a, agg_b, inc = (torch.empty(tiles, bd, dtype=ref.dtype, device=ref.device) for _ in range(3))
+    return flags, agg_a, agg_b, inc, torch.zeros(1, dtype=torch.int32, device=ref.device)
+
+
+def _lookback_options(cfg: LaunchConfig) -> dict:
+    return dict(AGGREGATES_ONLY=_LOOKBACK_AGGREGATES_ONLY, MAX_SPINS=_LOOKBACK_MAX_SPINS, num_warps=cfg.num_warps)
 
 
 def _pieces(N: int, T: int, L: int, device) -> tuple[torch.Tensor, int]:
@@ -147,7 +145,10 @@ class _GatedFn(torch.autograd.Function):
         strides = [row_stride(x) for x in args]
         kw = dict(MODE=mode, BLOCK_T=bt, BLOCK_D=bd, **opts)
         if cfg.lookback and T > 0:
-            h_last = _fwd_lookback(mode, args, strides, h0, h, T, bt, bd, cfg.num_warps)
+            h_last, lb = torch.empty_like(h0), _lookback_buffers(N, T, D, bt, bd, h0)
+            gated_fwd_lookback_kernel[(lb[0].numel(),)](
+                *args, h0, h, h_last, *lb, T, D, *strides, MODE=mode, BLOCK_T=bt, BLOCK_D=bd, **_lookback_options(cfg)
+            )
         elif seg and T > seg:  # pieces: summaries, carries, then the pieces as sequences of a packed batch
             cu_p, S = _pieces(N, T, seg, h0.device)
             grid = (N * S, triton.cdiv(D, bd))
@@ -178,6 +179,14 @@ class _GatedFn(torch.autograd.Function):
         strides = [row_stride(x) for x in (xs[0], xs[1], x2)]
         kw = dict(MODE=ctx.mode, BLOCK_T=bt, BLOCK_D=bd, **opts)
         T = ctx.T
+        if cfg.lookback and T > 0:
+            lb = _lookback_buffers(N, T, D, bt, bd, h0)
+            grad_h0 = torch.empty_like(h0)
+            gated_bwd_lookback_kernel[(lb[0].numel(),)](
+                xs[0], xs[1], x2, h, h0, grad_h, grad_last, grads[0], grads[1], dx2, grad_h0, *lb, T, D, *strides,
+                row_stride(grads[0]), MODE=ctx.mode, BLOCK_T=bt, BLOCK_D=bd, **_lookback_options(cfg),
+            )
+            return (None, None, None, grad_h0, *grads)
         if seg and T > seg:
             cu_p, S = _pieces(N, T, seg, h0.device)
             grid = (N * S, triton.cdiv(D, bd))
