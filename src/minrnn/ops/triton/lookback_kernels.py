@@ -71,6 +71,24 @@ def _look_back(FLAGS, AGG_A, AGG_B, INC, tile, cols, dmask, agg_a, agg_b, acc, B
 
 
 @triton.jit
+def _take_chunk(COUNTER, T, D, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr, LATEST_FIRST: tl.constexpr):
+    """The next chunk from the counter: (tile id, C chunks per sequence, chunk index c in time, sequence n,
+    channel lanes, channels, channel mask, the sequence's first row). Tile ids run over the chunks of a column
+    (sequence, channel block) in walk order: c = tile % C, or C - 1 - tile % C when ``LATEST_FIRST``."""
+    C = tl.cdiv(T, BLOCK_T)
+    tile = tl.atomic_add(COUNTER, 1)
+    if LATEST_FIRST:
+        c = C - 1 - tile % C
+    else:
+        c = tile % C
+    col = tile // C
+    n = col // tl.cdiv(D, BLOCK_D)
+    cols = tl.arange(0, BLOCK_D)
+    offs_d = (col % tl.cdiv(D, BLOCK_D)) * BLOCK_D + cols
+    return tile, C, c, n, cols, offs_d, offs_d < D, n.to(tl.int64) * T
+
+
+@triton.jit
 def gated_fwd_lookback_kernel(
     X0,
     X1,
@@ -94,16 +112,7 @@ def gated_fwd_lookback_kernel(
     AGGREGATES_ONLY: tl.constexpr,
     MAX_SPINS: tl.constexpr,
 ):
-    C = tl.cdiv(T, BLOCK_T)
-    DB = tl.cdiv(D, BLOCK_D)
-    tile = tl.atomic_add(COUNTER, 1)  # chunks in start order; c is the fastest index
-    c = tile % C
-    col = tile // C  # (sequence, channel block)
-    n = col // DB
-    cols = tl.arange(0, BLOCK_D)
-    offs_d = (col % DB) * BLOCK_D + cols
-    dmask = offs_d < D
-    start = n.to(tl.int64) * T
+    tile, C, c, n, cols, offs_d, dmask, start = _take_chunk(COUNTER, T, D, BLOCK_T, BLOCK_D, False)
     rows = tl.arange(0, BLOCK_T)
     t = start + c * BLOCK_T + rows
     mask = (t < start + T)[:, None] & dmask[None, :]
@@ -158,16 +167,7 @@ def gated_bwd_lookback_kernel(
 ):
     """The backward g_t = dL/dh_t + a_{t+1} g_{t+1} the same way, walking time backwards: the chunks are taken
     latest first, and the state passed between them is g at a chunk's first row (GL enters the last chunk)."""
-    C = tl.cdiv(T, BLOCK_T)
-    DB = tl.cdiv(D, BLOCK_D)
-    tile = tl.atomic_add(COUNTER, 1)
-    c = C - 1 - tile % C  # chunk index in time: the latest chunk first
-    col = tile // C
-    n = col // DB
-    cols = tl.arange(0, BLOCK_D)
-    offs_d = (col % DB) * BLOCK_D + cols
-    dmask = offs_d < D
-    start = n.to(tl.int64) * T
+    tile, C, c, n, cols, offs_d, dmask, start = _take_chunk(COUNTER, T, D, BLOCK_T, BLOCK_D, True)
     end = start + T
     rows = tl.arange(0, BLOCK_T)
     t = start + c * BLOCK_T + (BLOCK_T - 1 - rows)  # descending time within the chunk
