@@ -28,6 +28,12 @@ def _combine(a1, b1, a2, b2):
 
 
 @triton.jit
+def _last_row(x, last):
+    """Row BLOCK_T - 1 of a (BLOCK_T, BLOCK_D) block (``last``: the mask of that row)."""
+    return tl.sum(tl.where(last, x, 0.0), axis=0)
+
+
+@triton.jit
 def _sig_pair(x):
     """(sigmoid(x), sigmoid(-x)) from exp(-|x|), which never overflows."""
     e = tl.exp(-tl.abs(x))
@@ -149,7 +155,7 @@ def gated_fwd_kernel(
         ca, cb = tl.associative_scan((a, b), 0, _combine)
         hs = ca * h[None, :] + cb
         tl.store(H + ptr, hs.to(H.dtype.element_ty), mask=mask)
-        h = tl.sum(tl.where(last, hs, 0.0), axis=0)
+        h = _last_row(hs, last)
     tl.store(HL + n * D + offs_d, h, mask=dmask)
 
 
@@ -226,7 +232,7 @@ def gated_bwd_kernel(
         gh = tl.load(GH + t[:, None] * D + offs_d[None, :], mask=mask, other=0.0).to(acc)
         ca, cb = tl.associative_scan((an, gh), 0, _combine)
         G = ca * g[None, :] + cb
-        g = tl.sum(tl.where(last, G, 0.0), axis=0)
+        g = _last_row(G, last)
         _write_grads(X2, H, p0, p1, t, offs_d, start, h0, mask, G, D, S2, DX0, DX1, DX2, SO, acc, MODE)
     # dL/dh0 = a_start g_start (g itself for an empty sequence)
     smask = dmask & ((offs_d * 0 + end) > start)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from minrnn.ops.triton.gated_kernels import _combine, _load_coef, _load_coef_a, _write_grads
+from minrnn.ops.triton.gated_kernels import _combine, _last_row, _load_coef, _load_coef_a, _write_grads
 
 
 @triton.jit
@@ -121,8 +121,7 @@ def gated_fwd_lookback_kernel(
     a, b = _load_coef(X0, X1, X2, t, offs_d, mask, S0, S1, S2, acc, MODE)
     ca, cb = tl.associative_scan((a, b), 0, _combine)
     last = (rows == BLOCK_T - 1)[:, None]
-    agg_a = tl.sum(tl.where(last, ca, 0.0), axis=0)
-    agg_b = tl.sum(tl.where(last, cb, 0.0), axis=0)
+    agg_a, agg_b = _last_row(ca, last), _last_row(cb, last)
     vec = tile * BLOCK_D + cols
     if c > 0:
         carry = _look_back(FLAGS, AGG_A, AGG_B, INC, tile, cols, dmask, agg_a, agg_b, acc, BLOCK_D, MAX_SPINS)
@@ -183,8 +182,7 @@ def gated_bwd_lookback_kernel(
     gh = tl.load(GH + t[:, None] * D + offs_d[None, :], mask=mask, other=0.0).to(acc)
     ca, cb = tl.associative_scan((an, gh), 0, _combine)
     last = (rows == BLOCK_T - 1)[:, None]  # the chunk's first row in time
-    agg_a = tl.sum(tl.where(last, ca, 0.0), axis=0)
-    agg_b = tl.sum(tl.where(last, cb, 0.0), axis=0)
+    agg_a, agg_b = _last_row(ca, last), _last_row(cb, last)
     if c < C - 1:
         carry = _look_back(FLAGS, AGG_A, AGG_B, INC, tile, cols, dmask, agg_a, agg_b, acc, BLOCK_D, MAX_SPINS)
     inclusive = agg_a * carry + agg_b  # g at the chunk's first row

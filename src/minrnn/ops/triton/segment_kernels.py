@@ -21,12 +21,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from minrnn.ops.triton.gated_kernels import _combine, _load_coef, _load_coef_a, _program_rows
-
-
-@triton.jit
-def _last_row(x, last):
-    return tl.sum(tl.where(last, x, 0.0), axis=0)
+from minrnn.ops.triton.gated_kernels import _combine, _last_row, _load_coef, _load_coef_a, _program_rows
 
 
 @triton.jit
