@@ -200,6 +200,34 @@ else:
             got = run_gated(op, "triton", args)
         assert_close_list(got, run_gated(op, "reference", args), torch.float64)
 
+    import triton
+    import triton.language as tl
+
+    from minrnn.ops.triton.lookback_kernels import _look_back
+
+    @triton.jit
+    def _walk_kernel(FLAGS, AGG_A, AGG_B, INC, OUT, tile, BLOCK_D: tl.constexpr, MAX_SPINS: tl.constexpr):
+        """The look-back walk of chunk ``tile`` (own aggregate (1, 1)) on prepared flags; the state into OUT."""
+        cols = tl.arange(0, BLOCK_D)
+        one = tl.full([BLOCK_D], 1.0, tl.float64)
+        carry = _look_back(FLAGS, AGG_A, AGG_B, INC, tile, cols, cols < BLOCK_D, one, one, tl.float64, BLOCK_D,
+                           MAX_SPINS)
+        tl.store(OUT + cols, carry)
+
+    def test_look_back_walk_composes_aggregates_and_gives_up_on_a_silent_chunk():
+        """The walk on prepared flags: chunk 3 sees aggregates at 2 and 1 and an inclusive state at 0, so its
+        state is A2 (A1 inc0 + B1) + B2; a chunk whose predecessor never publishes gets NaN after MAX_SPINS."""
+        g = torch.Generator().manual_seed(0)
+        A, B, inc = (torch.rand(4, 16, generator=g, dtype=torch.float64).to(DEV) for _ in range(3))
+        flags = torch.tensor([2, 1, 1, 0], dtype=torch.int32, device=DEV)
+        out = torch.empty(16, dtype=torch.float64, device=DEV)
+        _walk_kernel[(1,)](flags, A, B, inc, out, 3, BLOCK_D=16, MAX_SPINS=10)
+        assert torch.allclose(out, A[2] * (A[1] * inc[0] + B[1]) + B[2])
+        assert flags[3] == 1  # the walker published its own aggregate first
+        flags = torch.tensor([0, 0], dtype=torch.int32, device=DEV)
+        _walk_kernel[(1,)](flags, A, B, inc, out, 1, BLOCK_D=16, MAX_SPINS=10)
+        assert torch.isnan(out).all()
+
     def test_lookback_bf16_projection_chunks():
         import minrnn.functional as MF
         from minrnn.ops.triton.ops import LaunchConfig, launch_config
