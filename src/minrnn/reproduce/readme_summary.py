@@ -97,12 +97,14 @@ def minrnn_rows(data: Path) -> list[list[str]]:
         paper = ", ".join(f"{NAMES.get(m, 'xLSTM')} {v}" for m, v in PAPER["chomsky_avg"].items())
         for group, label in (("main", "formal languages, normalized accuracy averaged over 7 tasks "
                                       "(lengths 40-256, {steps} steps)"),
-                             ("long", "formal languages trained 5x longer ({steps} steps, 1 seed)")):
+                             ("long", "formal languages trained 5x longer ({steps} steps, {seeds})")):
             runs = runs_of(doc, group)
             if runs:
                 avg = _mean_of_task_means(runs, lambda r: r["normalized"])
                 ours = ", ".join(f"{NAMES.get(m, m)} {fmt(v, 2)}" for m, v in sorted(avg.items()))
-                rows.append([label.format(steps=_steps(runs)), ours, paper])
+                n = len({r["config"]["seed"] for r in runs})
+                seeds = f"{n} seed{'s' if n > 1 else ''}"
+                rows.append([label.format(steps=_steps(runs), seeds=seeds), ours, paper])
     doc = _load(data, "minrnn_rl")
     if doc:
         st = _by_mixer(doc["runs"], lambda r: r.get("score_mean"))

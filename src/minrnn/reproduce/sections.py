@@ -274,13 +274,15 @@ def _chomsky_long(d: dict) -> str:
     longs = runs_of(d, "long")
     if not longs:
         return ""
-    _, mixers, rows, avg = _chomsky_table(longs)
+    by, mixers, rows, avg = _chomsky_table(longs)
     _, _, _, main_avg = _chomsky_table(runs_of(d, "main"))
     c = longs[0]["config"]
+    n = len({r["config"]["seed"] for r in longs})
     change = ", ".join(f"{NAMES.get(m, m)} {mean_std(main_avg[m])[0]:.2f} -> {mean_std(avg[m])[0]:.2f}"
                        for m in mixers if main_avg.get(m) and avg.get(m))
     return paragraphs([
-        f"**Longer training** ({c['steps']} steps, one seed, the paper's three models; `--where group=long`): "
+        f"**Longer training** ({c['steps']} steps, {n} seed{'s' if n > 1 else ''} (cells are seed means), the "
+        "paper's three models; `--where group=long`): "
         "is the gap to the paper under-training?",
         md_table(["task"] + [NAMES.get(m, m) for m in mixers], rows),
         f"Average normalized accuracy, main runs -> {c['steps']} steps: {change}." if change else ""])
