@@ -16,7 +16,7 @@ set -euo pipefail
 stage=${1:?usage: run.sh all|tests|bench|sweep|ops}
 if [ "$stage" = all ]; then  # most important first; a stage that runs out of time leaves the others to run
     export RESULTS=${RESULTS:-/tmp/gpu_results}
-    for s in "tests 150" "bench 200" "sweep 150" "ops 60"; do
+    for s in "tests 120" "bench 180" "sweep 180" "ops 60"; do  # 540 s: inside the 600 s of one device call
         set -- $s
         timeout "$2" bash "$0" "$1" || echo "stage $1 ended with status $? (124: its time limit)"
     done

@@ -258,7 +258,7 @@ else:
         from minrnn.bench import gpu
 
         monkeypatch.setattr(gpu, "SWEEP", [(16, 16, 2, None, None), (16, 16, 4, 1, 16), (16, 16, 4, None, None, True)])
-        rows = gpu.bench_sweep(1, 40, 16, torch.float32, DEV, gpu._timer(DEV, 1), ("min_gru", "min_lstm"))
+        rows = list(gpu.bench_sweep(1, 40, 16, torch.float32, DEV, gpu._timer(DEV, 1), ("min_gru", "min_lstm")))
         assert len(rows) == 8 and all(r["seconds"] > 0 and r["GBps"] > 0 for r in rows)
         assert rows[0]["case"] == "min_gru defaults"
 

@@ -35,7 +35,7 @@ import contextlib
 import datetime as dt
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -236,11 +236,11 @@ def bench_paper_step(device: str, hidden: int, repeats: int, batch: int = 64, T:
     return rows
 
 
-def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer, ops=("min_gru",)) -> list[dict]:
-    """Forward+backward of ``ops`` under each launch configuration in :data:`SWEEP`."""
+def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer, ops=("min_gru",)) -> Iterator[dict]:
+    """Forward+backward of ``ops`` under each launch configuration in :data:`SWEEP`, a row per configuration as
+    it is timed (so a run stopped at a time limit keeps what it measured)."""
     from minrnn.ops.triton.ops import LaunchConfig, launch_config
 
-    rows = []
     grad = torch.randn(B, T, D, device=device, dtype=dtype)
     for op in ops:
         xs = [x.requires_grad_() for x in _inputs(op, B, T, D, dtype, device)]
@@ -250,15 +250,14 @@ def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer, ops=("min_gru
                 try:
                     t_fwd, t_all = timer(fwd), timer(fwd_bwd)
                 except Exception as e:  # a configuration that does not fit (registers, shared memory)
-                    rows.append(dict(section="sweep", case=f"{op} {cfg}", B=B, T=T, D=D, note=repr(e)[:120]))
+                    yield dict(section="sweep", case=f"{op} {cfg}", B=B, T=T, D=D, note=repr(e)[:120])
                     continue
             u_fwd, u_all = UNITS[op]
             nbytes = B * T * D * grad.element_size()
             name = f"bt,bd,warps,stages,segment[,lookback]={cfg}" if cfg else "defaults"
-            rows.append(dict(section="sweep", case=f"{op} {name}", B=B, T=T, D=D,
-                             fwd_ms=t_fwd * 1e3, bwd_ms=(t_all - t_fwd) * 1e3, seconds=t_all,
-                             GBps_fwd=u_fwd * nbytes / t_fwd / 1e9, GBps=u_all * nbytes / t_all / 1e9))
-    return rows
+            yield dict(section="sweep", case=f"{op} {name}", B=B, T=T, D=D, fwd_ms=t_fwd * 1e3,
+                       bwd_ms=(t_all - t_fwd) * 1e3, seconds=t_all, GBps_fwd=u_fwd * nbytes / t_fwd / 1e9,
+                       GBps=u_all * nbytes / t_all / 1e9)
 
 
 def _shape(text: str) -> tuple[int, int, int]:
@@ -324,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         emit(bench_paper_step(device, args.hidden, args.repeats, *args.step_shape))
     if "sweep" in sections:
         for B, T, D in args.sweep_shapes:
-            emit(bench_sweep(B, T, D, dtype, device, timer, args.sweep_ops.split(",")))
+            for row in bench_sweep(B, T, D, dtype, device, timer, args.sweep_ops.split(",")):
+                emit([row])
     write_results(rows, info, command, f"gpu_{device.split(':')[0]}_{stamp}", args, final=True)
     return 0
 
