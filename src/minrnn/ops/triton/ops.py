@@ -138,7 +138,7 @@ def _batch_offsets(B: int, T: int, device: torch.device) -> torch.Tensor:
 
 class _GatedFn(torch.autograd.Function):
     """Gated scans over the sequences given by offsets ``cu``; ``T`` > 0 says they all have T steps (a
-    (B, T, D) batch), which lets ``LaunchConfig.segment`` cut them into pieces."""
+    (B, T, D) batch), which lets ``LaunchConfig.segment`` or ``lookback`` split them."""
 
     @staticmethod
     def forward(ctx, mode: int, T: int, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
