@@ -14,7 +14,18 @@ def _rows(path):
     return list(csv.DictReader(ln for ln in path.read_text().splitlines() if not ln.startswith("#")))
 
 
-def test_bench_gpu_on_cpu_writes_bandwidth_and_paper_ratios(tmp_path, capsys):
+@pytest.fixture
+def one_thread():
+    """nn.GRU's per-step thread synchronisation makes it crawl on a busy machine; one thread keeps it steady."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_bench_gpu_on_cpu_writes_bandwidth_and_paper_ratios(tmp_path, capsys, one_thread):
     argv = ["--device", "cpu", "--shapes", "2x64x16", "--copy-mb", "4", "--repeats", "2", "--hidden", "16",
             "--step-shape", "2,4096", "--out", str(tmp_path)]
     assert gpu.main(argv) == 0

@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(new)
         for r in new:
             print({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
-        write_results(rows, info, command, f"gpu_{device.split(':')[0]}_{stamp}", args, final=False)
+        write_results(rows, info, command, f"gpu_{device.split(':')[0]}_{stamp}", stamp, args, final=False)
 
     copy_bps = None
     if "copy" in sections:
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         for B, T, D in args.sweep_shapes:
             for row in bench_sweep(B, T, D, dtype, device, timer, args.sweep_ops.split(",")):
                 emit([row])
-    write_results(rows, info, command, f"gpu_{device.split(':')[0]}_{stamp}", args, final=True)
+    write_results(rows, info, command, f"gpu_{device.split(':')[0]}_{stamp}", stamp, args, final=True)
     return 0
 
 

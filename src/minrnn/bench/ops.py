@@ -30,7 +30,6 @@ import csv
 import datetime as dt
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -331,28 +330,23 @@ def main(argv: list[str] | None = None) -> int:
             if "layer" in sections:
                 rows += bench_layer(args.B, T, D, dtype, args.device, args.repeats, args.slow_repeats)
                 print(_fmt_table(rows[-6:]), flush=True)
-            write_results(rows, info, command, name, args, final=False)
+            write_results(rows, info, command, name, stamp, args, final=False)
     if "step" in sections:
         for D in args.D:
             rows += bench_step(D, args.contexts, args.steps, dtype, args.device)
         print(_fmt_table([r for r in rows if r["section"] == "step"]), flush=True)
-    write_results(rows, info, command, name, args, final=True)
+    write_results(rows, info, command, name, stamp, args, final=True)
     return 0
 
 
-def _stamp_of(name: str) -> str:
-    m = re.search(r"\d{8}T\d{6}Z", name)
-    return m.group(0) if m else "?"
-
-
-def write_results(rows: list[dict], info: dict, command: str, name: str, args, final: bool) -> None:
+def write_results(rows: list[dict], info: dict, command: str, name: str, stamp: str, args, final: bool) -> None:
     """Write (and, during the run, rewrite) ``<args.out>/<name>.csv`` and ``.md`` with the command, date,
     device, dtype and machine on top; the load at the end goes in too."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     info = dict(info, loadavg_now=" ".join(f"{x:.2f}" for x in os.getloadavg()), complete=final)
     stem = out / name
-    header = [f"command: {command}", f"date (UTC): {_stamp_of(name)}",
+    header = [f"command: {command}", f"date (UTC): {stamp}",
               f"device: {args.device}, dtype: {args.dtype}"]
     header += [f"{k}: {v}" for k, v in info.items()]
     first = ["section", "case", "B", "T", "D"]
