@@ -3,6 +3,10 @@
 Every subcommand forwards its remaining arguments to a module's ``main(argv) -> int`` (imported lazily), so
 each task keeps its own ``--help``. Bad input ends with a one-line ``minrnn: error: ...`` and exit code 2
 (set MINRNN_DEBUG=1 for the traceback).
+
+With ``MINRNN_CPU_MALLOC=keep``, training, evaluating, generating and reproducing keep freed CPU memory for
+reuse (:mod:`minrnn.cpu_memory`: faster large allocations, higher resident memory). Benchmarks decide for
+themselves (``bench ops --malloc``).
 """
 
 from __future__ import annotations
@@ -99,6 +103,10 @@ def dispatch(argv: list[str]) -> int:
         print(__version__)
         return 0
     cmd, rest = argv[0], argv[1:]
+    if cmd in ("train", "eval", "generate", "reproduce", "demo"):
+        from minrnn.cpu_memory import configure
+
+        configure()
     head, tail = (rest[0] if rest else None), rest[1:]
     if cmd == "train":
         return _load(f"minrnn.tasks.{_pick('task', head, TASKS)}")(tail)

@@ -39,6 +39,8 @@ from pathlib import Path
 import torch
 
 import minrnn.functional as MF
+from minrnn.cpu_memory import MODES
+from minrnn.cpu_memory import configure as configure_malloc
 from minrnn.layers import MinGRU, MinLSTM
 from minrnn.ops import registry
 
@@ -291,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16", "float16"])
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--malloc", choices=MODES, default=None,
+                   help="keep: freed memory stays in the heap, so reuse costs no page faults (minrnn.cpu_memory); "
+                        "default: glibc's own policy (default: $MINRNN_CPU_MALLOC, else default)")
     p.add_argument("--out", default="benchmarks/results", help="folder for the CSV and markdown results")
     p.add_argument("--quick", action="store_true", help="small sizes for a smoke run (B=4, T=256,512, D=64)")
     return p
@@ -315,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
-    info = machine_info(args.device)
+    malloc = configure_malloc(args.malloc)
+    info = dict(machine_info(args.device), malloc=malloc)
     command = "python -m minrnn.bench.ops " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"# {command}\n# {info}", flush=True)
     rows: list[dict] = []

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from minrnn.cpu_memory import current_mode
 from minrnn.reproduce import aaren_settings as S
 
 SETTINGS = ("params", "tpp", "forecasting", "classification", "streaming")
@@ -31,7 +32,7 @@ KINDS = ("aaren", "transformer")
 def machine_info() -> dict:
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "note": "shared, noisy machine: other jobs ran at the same time"}
+            "cpu_malloc": current_mode(), "note": "shared, noisy machine: other jobs ran at the same time"}
 
 
 MISSING_DEFAULTS = {"device": "cpu"}   # config keys added after some recorded runs, with their old value

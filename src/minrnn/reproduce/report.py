@@ -53,6 +53,8 @@ def md_table(headers: list[str], rows: list[list]) -> str:
 
 def machine_info() -> dict:
     import torch
+
+    from minrnn.cpu_memory import current_mode
     try:
         load = os.getloadavg()
     except OSError:
@@ -69,7 +71,8 @@ def machine_info() -> dict:
     return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.get_device_name(0)
             if torch.cuda.is_available() else None, "python": platform.python_version(),
-            "loadavg_at_start": load, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "loadavg_at_start": load, "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "cpu_malloc": current_mode()}
 
 
 def bar_plot(groups: list[str], series: dict[str, list[float]], path: str | Path, ylabel: str, title: str,
