@@ -4,9 +4,9 @@ Why: glibc serves allocations above its mmap threshold (dynamic, at most 32 MiB 
 ``mmap`` and returns them with ``munmap`` when freed, and trims the top of the heap back to the OS. Every
 training step then allocates its large activations and gradients anew, and the first write to each new page
 is a page fault (on a VM, an expensive one). Measured on the 2-core EPYC VM of this project
-(``minrnn bench ops --malloc keep|default``, B=16, T=4096, D=256, float32): one elementwise multiply 22.3 ms
--> 5.6 ms; ``min_gru`` forward + backward 106 ms -> 28 ms; a ``MinGRU`` layer forward + backward 420 ms ->
-335 ms (the input projection alone 372 ms -> 299 ms, so torch's own ops gain as much).
+(``minrnn bench ops --malloc default``, then ``keep``; B=16, T=4096, D=256, float32;
+benchmarks/results/README.md): one elementwise multiply 23.4 ms -> 3.9 ms; ``min_gru`` forward + backward
+106 ms -> 26.6 ms; a ``MinGRU`` layer forward + backward, projection included, 434 ms -> 337 ms.
 
 :func:`keep_freed_memory` raises both thresholds (``mallopt(M_MMAP_THRESHOLD)`` and ``M_TRIM_THRESHOLD``), so
 large blocks come from the heap and stay there once freed. The price is memory: the process keeps its peak,

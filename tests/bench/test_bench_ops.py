@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 
-from minrnn.bench import ops
+import pytest
+
+from minrnn.bench import ops, targets
 
 
 def test_bench_ops_quick_writes_ratios(tmp_path, capsys):
@@ -21,4 +23,37 @@ def test_bench_ops_quick_writes_ratios(tmp_path, capsys):
     assert all(float(r["x_multiply_prealloc"]) > 0 for r in scan)
     assert any("torch.nn.GRU" in r["case"] for r in rows)
     assert "command: python -m minrnn.bench.ops --quick" in md_files[0].read_text()
+    assert "malloc: default" in md_files[0].read_text()
     assert "wrote" in capsys.readouterr().out
+    # the targets summary reads the same file
+    table = targets.render(csv_files[0])
+    assert "malloc: default" in table
+    checked = {t for _, t, _, _ in targets.target_rows(targets.read_run(csv_files[0])[1])}
+    assert {"min_gru fwd+bwd <= 10x multiply", "MinGRU layer <= 2x its projection",
+            "MinLSTM >= 20x faster than torch.nn.LSTM", "MinGRU.step() flat from 1024 to 4096 tokens"} <= checked
+
+
+def _write(path, rows):
+    cols = ["section", "case", "B", "T", "D", "seconds", "x_multiply", "x_multiply_prealloc", "x_fast",
+            "x_projection", "us_per_token"]
+    lines = ["# malloc: keep", ",".join(cols)]
+    lines += [",".join(str(r.get(c, "")) for c in cols) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("D, gru_s, verdict", [(64, 0.5, "yes"), (64, 0.1, "no"), (256, 0.1, "(stated at D=64)")])
+def test_targets_verdicts(tmp_path, D, gru_s, verdict):
+    shape = {"B": 16, "T": 2048, "D": D}
+    _write(tmp_path / "run.csv", [
+        dict(shape, section="scan", case="min_gru cpu_fused (auto) fwd+bwd", seconds=0.02, x_multiply=12,
+             x_multiply_prealloc=13, x_fast=1),
+        dict(shape, section="layer", case="MinGRU layer fwd+bwd", seconds=0.02, x_projection=1.2),
+        dict(shape, section="layer", case="torch.nn.GRU fwd+bwd", seconds=gru_s, x_projection=gru_s / 0.0167),
+    ])
+    rows = {t: (m, v) for _, t, m, v in targets.target_rows(targets.read_run(tmp_path / "run.csv")[1])}
+    assert rows["min_gru fwd+bwd <= 10x multiply"] == ("12.0x", "no")
+    assert rows["MinGRU layer <= 2x its projection"] == ("1.20x", "yes")
+    assert rows["MinGRU >= 20x faster than torch.nn.GRU"][1] == verdict
+    assert targets.main([str(tmp_path / "run.csv")]) == 0
+    with pytest.raises(SystemExit, match="does not exist"):
+        targets.main([str(tmp_path / "missing.csv")])
