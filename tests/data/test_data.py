@@ -52,12 +52,14 @@ def _no_net(monkeypatch):
 
 def test_resolve_prefers_data_dir_then_cache(tmp_path, monkeypatch, capsys):
     _no_net(monkeypatch)
+    monkeypatch.setattr(corpora, "SHAKESPEARE_SHA256", hashlib.sha256(b"y").hexdigest())
     d = tmp_path / "data" / "tinyshakespeare"
     d.mkdir(parents=True)
     (d / "input.txt").write_text("x")
     monkeypatch.setenv("MINRNN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MINRNN_CACHE_DIR", str(tmp_path / "cache"))
-    assert resolve_dataset("shakespeare") == d / "input.txt"
+    with pytest.warns(RuntimeWarning, match="differs from tiny-shakespeare"):  # the user's file: used, flagged
+        assert resolve_dataset("shakespeare") == d / "input.txt"
     assert "MINRNN_DATA_DIR" in capsys.readouterr().err
     monkeypatch.setenv("MINRNN_DATA_DIR", str(tmp_path / "missing"))
     c = tmp_path / "cache" / "tinyshakespeare"
@@ -65,6 +67,18 @@ def test_resolve_prefers_data_dir_then_cache(tmp_path, monkeypatch, capsys):
     (c / "input.txt").write_text("y")
     assert resolve_dataset("shakespeare") == c / "input.txt"
     assert "cache" in capsys.readouterr().err
+
+
+def test_a_truncated_cache_copy_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.delenv("MINRNN_DATA_DIR", raising=False)
+    monkeypatch.setenv("MINRNN_CACHE_DIR", str(tmp_path))
+    payload = b"to be or not to be\n"
+    monkeypatch.setattr(corpora, "SHAKESPEARE_SHA256", hashlib.sha256(payload).hexdigest())
+    monkeypatch.setattr(corpora, "_download_url", lambda url, timeout=30.0: payload)
+    cached = tmp_path / "tinyshakespeare" / "input.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(payload[:5])  # an interrupted copy
+    assert resolve_dataset("shakespeare") == cached and cached.read_bytes() == payload  # fetched again
 
 
 def test_resolve_download_checks_sha(tmp_path, monkeypatch):

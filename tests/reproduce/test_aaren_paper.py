@@ -76,3 +76,12 @@ def test_recorder_resume_matches_missing_default(tmp_path):
     again = Recorder(path, "y", "cpu", {}, resume=True)
     assert again.done({"dataset": "A", "seed": 0, "device": "cpu"})
     assert not again.done({"dataset": "A", "seed": 0, "device": "cuda"})
+
+
+def test_recorder_resume_ignores_where_the_data_was_found(tmp_path):
+    from minrnn.reproduce.aaren_paper import Recorder
+    path = tmp_path / "aaren_z.json"
+    Recorder(path, "z", "cpu", {}).add({"kind": "aaren", "config": {"dataset": "A", "seed": 0, "data_dir": None}})
+    again = Recorder(path, "z", "cpu", {}, resume=True)
+    assert again.done({"dataset": "A", "seed": 0, "data_dir": "/somewhere/data"})
+    assert not again.done({"dataset": "A", "seed": 1, "data_dir": "/somewhere/data"})

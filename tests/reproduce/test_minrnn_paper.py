@@ -63,8 +63,46 @@ def test_merge_extra_seeds(tmp_path):
     minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "a", limit=1, overrides=tiny)
     minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "b", limit=1,
                                 overrides=dict(tiny, seed=5))
+    wall_a = minrnn_paper.load_json(tmp_path / "a" / "data" / "minrnn_selective_copy.json")["wall_time_s"]
     merged = minrnn_paper.merge_runs("selective_copy", tmp_path / "a", [tmp_path / "b", tmp_path / "b"])
     assert sorted(r["config"]["seed"] for r in merged["runs"]) == [0, 5]
+    run_b = next(r for r in merged["runs"] if r["config"]["seed"] == 5)
+    assert merged["wall_time_s"] == pytest.approx(wall_a + run_b["wall_time_s"])  # the added run only, once
+    assert [m["runs_added"] for m in merged["merged_from"]] == [1]  # the folder given twice is merged once
+    again = minrnn_paper.merge_runs("selective_copy", tmp_path / "a", [tmp_path / "b"])
+    assert len(again["runs"]) == 2 and again["wall_time_s"] == pytest.approx(merged["wall_time_s"])
+
+
+def test_merge_without_only_takes_what_both_folders_have(tmp_path, capsys):
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "a", limit=1, overrides=TINY)
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path / "b", limit=1, overrides=dict(TINY, seed=5))
+    assert minrnn_paper.main(["--out-dir", str(tmp_path / "a"), "--merge", str(tmp_path / "b")]) == 0
+    assert "merged selective_copy" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="--merge: no experiment has saved runs"):
+        minrnn_paper.main(["--out-dir", str(tmp_path / "a"), "--merge", str(tmp_path / "nowhere")])
+
+
+def test_where_matching_nothing_leaves_saved_runs_alone(tmp_path, capsys):
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=2, overrides=TINY)
+    path = tmp_path / "data" / "minrnn_selective_copy.json"
+    before = path.read_text()
+    assert minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, overrides=TINY,
+                                       where={"mixer": "mingur"}) is None
+    assert minrnn_paper.run_experiment("runtime", "cpu", tmp_path, where={"mixer": "mamba"}) is None
+    assert "no planned config matches" in capsys.readouterr().out
+    assert path.read_text() == before
+
+
+def test_where_reruns_the_selection_and_keeps_the_other_saved_runs(tmp_path):
+    first = minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=2, overrides=TINY)
+    assert [r["config"]["seed"] for r in first["runs"]] == [0, 1]
+    again = minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=1, overrides=TINY,
+                                        where={"mixer": "mingru", "seed": 1})
+    assert [r["config"]["seed"] for r in again["runs"]] == [0, 1]
+    assert again["runs"][0] == first["runs"][0] and again["runs"][1] != first["runs"][1]
+    # a plan group filter matches runs saved without a group (they are "main")
+    assert minrnn_paper._matches({"mixer": "mingru"}, {"group": "main"})
+    assert not minrnn_paper._matches({"mixer": "mingru", "group": "long"}, {"group": "main"})
 
 
 def test_resume_runs_only_the_missing_configs(tmp_path, capsys):

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from minrnn.reproduce.readme_summary import BEGIN, END, main, render, update
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,6 +16,9 @@ def test_update_replaces_only_the_block(tmp_path):
     readme.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\nafter\n")
     out = update(readme, "new table")
     assert out == f"# x\n\n{BEGIN}\nnew table\n{END}\n\nafter\n"
+    readme.write_text(f"# x\n\n{BEGIN}\nold\n")
+    with pytest.raises(ValueError, match="no .* after it"):
+        update(readme, "new table")
 
 
 def test_render_without_results(tmp_path):

@@ -19,6 +19,7 @@ import sys
 import tarfile
 import tempfile
 import urllib.request
+import warnings
 from pathlib import Path
 
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -82,6 +83,11 @@ def _say(msg: str, verbose: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
+def _intact(path: Path) -> bool:
+    """Whether ``path`` holds tiny-shakespeare byte for byte (1.1 MB: hashing it takes milliseconds)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() == SHAKESPEARE_SHA256
+
+
 def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -> Path:
     """Path of a local copy of corpus ``name`` ("shakespeare"), fetching it when needed (see module doc)."""
     if name not in NAMES:
@@ -91,16 +97,19 @@ def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -
     if env:
         p = Path(env) / "tinyshakespeare" / "input.txt"
         if p.is_file():
+            if not _intact(p):  # the user's own copy: use it, but say that it is not the known file
+                warnings.warn(f"{p} differs from tiny-shakespeare (sha256 {SHAKESPEARE_SHA256[:12]}...); "
+                              "using it anyway", RuntimeWarning, stacklevel=2)
             _say(f"corpus: tiny-shakespeare from MINRNN_DATA_DIR ({p})", verbose)
             return p
         tried.append(f"MINRNN_DATA_DIR: {p} not found")
     else:
         tried.append("MINRNN_DATA_DIR: not set")
     cached = cache_dir() / "tinyshakespeare" / "input.txt"
-    if cached.is_file():
+    if cached.is_file() and _intact(cached):
         _say(f"corpus: tiny-shakespeare from cache ({cached})", verbose)
         return cached
-    tried.append(f"cache: {cached} not found")
+    tried.append(f"cache: {cached} " + ("fails its sha256 check" if cached.is_file() else "not found"))
     if download:
         try:
             data = _download_url(SHAKESPEARE_URL)

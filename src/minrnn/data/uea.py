@@ -7,11 +7,12 @@ Series may have different lengths (``@equalLength false``, e.g. JapaneseVowels).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from minrnn.data.locate import data_path, data_root
 
 UEA_DATASETS = ("JapaneseVowels", "BasicMotions", "Handwriting", "UWaveGestureLibrary")
 
@@ -73,17 +74,15 @@ def parse_ts(path, classes: list | None = None) -> TSData:
 
 
 def uea_dir(data_dir=None) -> Path:
-    root = data_dir or os.environ.get("MINRNN_DATA_DIR")
-    if not root:
-        raise ValueError("data_dir is None and MINRNN_DATA_DIR is not set")
-    return Path(root) / "uea"
+    """``<data folder>/uea`` (see :mod:`minrnn.data.locate`)."""
+    return data_root(data_dir) / "uea"
 
 
 def load_uea(name: str, data_dir=None) -> tuple[TSData, TSData]:
     """(train, test) of UEA dataset ``name`` from ``<data_dir>/uea/<name>/<name>_{TRAIN,TEST}.ts``."""
-    d = uea_dir(data_dir) / name
-    if not d.is_dir():
-        raise ValueError(f"name must be a UEA dataset folder under {d.parent}, got {name!r}")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"name must be the name of a UEA dataset folder, got {name!r}")
+    d = data_path(Path("uea") / name, f"UEA dataset {name!r}", data_dir, kind="dir")
     train = parse_ts(d / f"{name}_TRAIN.ts")
     return train, parse_ts(d / f"{name}_TEST.ts", classes=train.classes)
 

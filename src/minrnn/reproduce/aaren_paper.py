@@ -36,6 +36,7 @@ def machine_info() -> dict:
 
 
 MISSING_DEFAULTS = {"device": "cpu"}   # config keys added after some recorded runs, with their old value
+NOT_IDENTITY = ("data_dir",)  # where the files were found, not what was run: resuming from another path matches
 
 
 class Recorder:
@@ -57,11 +58,12 @@ class Recorder:
                 self.previous_seconds = float(old.get("wall_seconds", 0.0))
 
     def done(self, cfg: dict) -> bool:
-        """True when a recorded run has every key of ``cfg`` with the same value (resume). A key that an older
-        run's config lacks matches only its default (``MISSING_DEFAULTS``, e.g. device="cpu")."""
+        """True when a recorded run has every key of ``cfg`` with the same value (resume), ``NOT_IDENTITY``
+        keys aside. A key that an older run's config lacks matches only its default (``MISSING_DEFAULTS``,
+        e.g. device="cpu")."""
         def same(rc: dict) -> bool:
             return all(rc[k] == v if k in rc else MISSING_DEFAULTS.get(k, object()) == v
-                       for k, v in cfg.items())
+                       for k, v in cfg.items() if k not in NOT_IDENTITY)
         return any(isinstance(r.get("config"), dict) and same(r["config"]) for r in self.doc["runs"])
 
     def add(self, result: dict) -> None:

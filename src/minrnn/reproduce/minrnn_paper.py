@@ -110,23 +110,46 @@ def _done(cfg: dict, runs: list[dict]) -> bool:
     return any(all(r.get("config", {}).get(k) == v for k, v in cfg.items()) for r in runs)
 
 
+def _matches(cfg: dict, where: dict) -> bool:
+    """Whether a planned config (or a saved run's config plus its group) has the values of ``where``; a config
+    without a plan group is in group "main", as in the reports."""
+    return all((cfg.get(k, "main") if k == "group" else cfg.get(k, _MISSING)) == v for k, v in where.items())
+
+
+_MISSING = object()
+
+
 def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None,
                    limit: int | None = None, overrides: dict | None = None,
-                   where: dict | None = None, resume: bool = False) -> dict:
+                   where: dict | None = None, resume: bool = False) -> dict | None:
     """Run every config of ``plan(exp, scale)`` that matches ``where`` (e.g. {"mixer": "mamba"}), the first
     ``limit`` only if given; ``overrides`` replaces config keys that a config has (e.g. {"steps": 5}).
     Saves the JSON after every run. ``resume``: keep the runs already saved in that JSON (same scale) and
-    run only the missing configs, so an interrupted reproduction continues where it stopped."""
+    run only the missing configs, so an interrupted reproduction continues where it stopped. With ``where``,
+    the saved runs that do not match it are kept too (only the selected configs are rerun).
+    Returns None, saving nothing, when no planned config matches ``where``."""
     t0 = time.perf_counter()
-    (out_dir / "data").mkdir(parents=True, exist_ok=True)
-    configs = [c for c in plan(exp, scale, seeds) if all(c.get(k) == v for k, v in (where or {}).items())]
+    where = where or {}
+    configs = [c for c in plan(exp, scale, seeds) if _matches(c, where)]
+    if not configs:
+        print(f"[{exp}] no planned config matches --where {where}: skipped, saved results left as they are",
+              flush=True)
+        return None
     configs = [{**c, **{k: v for k, v in (overrides or {}).items() if k in c}} for c in configs[:limit]]
+    (out_dir / "data").mkdir(parents=True, exist_ok=True)
     result = {"experiment": exp, "scale": scale, "machine": machine_info(), "runs": []}
     path = out_dir / "data" / f"minrnn_{exp}.json"
-    saved = load_json(path) if resume and exp != "runtime" else None
+    saved = load_json(path) if (resume or where) and exp != "runtime" else None
     if saved is not None and saved.get("scale") == scale:
-        result = saved
-        t0 -= float(saved.get("wall_time_s", 0.0))
+        if resume:
+            result = saved
+            t0 -= float(saved.get("wall_time_s", 0.0))
+        else:  # --where without --resume: rerun the selected configs, keep every other saved run
+            kept = [r for r in saved["runs"] if not _matches({**r.get("config", {}), "group": r.get("group", "main")},
+                                                             where)]
+            result = {**saved, "runs": kept}
+            t0 -= float(saved.get("wall_time_s", 0.0)) - sum(float(r.get("wall_time_s", 0.0))
+                                                            for r in saved["runs"] if r not in kept)
     if exp == "runtime":
         from minrnn.bench import runtime
         cfg = dict(configs[0])
@@ -163,23 +186,29 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
 def merge_runs(exp: str, out_dir: Path, others: list[Path]) -> dict:
     """Append the runs saved under other output folders (e.g. extra seeds run in parallel with
     ``--out-dir X --set seed=1``) to ``<out>/data/minrnn_<exp>.json``; runs with an identical config are kept
-    once. Wall times add up."""
+    once, and the wall time grows by the runs actually added. Every file is read before anything is written."""
     path = out_dir / "data" / f"minrnn_{exp}.json"
     base = load_json(path)
     if base is None or exp == "runtime":
         raise ValueError(f"nothing to merge into: {path} is missing or exp is runtime")
-    seen = {json.dumps(r["config"], sort_keys=True) for r in base["runs"]}
+    others = list(dict.fromkeys(Path(o).resolve() for o in others))  # each folder once
+    loaded = []
     for other in others:
-        d = load_json(Path(other) / "data" / f"minrnn_{exp}.json")
+        d = load_json(other / "data" / f"minrnn_{exp}.json")
         if d is None:
             raise FileNotFoundError(f"{other}/data/minrnn_{exp}.json not found")
+        loaded.append((other, d))
+    seen = {json.dumps(r["config"], sort_keys=True) for r in base["runs"]}
+    for other, d in loaded:
+        added = 0
         for r in d["runs"]:
             key = json.dumps(r["config"], sort_keys=True)
             if key not in seen:
                 seen.add(key)
                 base["runs"].append(r)
-        base["wall_time_s"] = base.get("wall_time_s", 0) + d.get("wall_time_s", 0)
-        base.setdefault("merged_from", []).append({"dir": str(other), "machine": d["machine"]})
+                base["wall_time_s"] = base.get("wall_time_s", 0) + float(r.get("wall_time_s", 0.0))
+                added += 1
+        base.setdefault("merged_from", []).append({"dir": str(other), "machine": d["machine"], "runs_added": added})
     save_json(base, path)
     if exp == "rl":
         save_json(rl_summary(base), out_dir / "data" / "rl.json")
@@ -219,22 +248,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="override config keys of every run (value parsed as JSON), e.g. --set steps=10")
     p.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="run only the planned configs with these values, e.g. --where mixer=mamba")
+                   help="run only the planned configs with these values, e.g. --where mixer=mamba (saved runs of "
+                        "other configs are kept; an experiment with no matching config is skipped)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--report-only", action="store_true", help="only rebuild the markdown from saved JSON")
     p.add_argument("--resume", action="store_true",
                    help="keep the runs already in OUT's JSON and run only the missing ones (after a crash)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
-                   help="append the runs saved under these output folders to OUT's JSON (for --only EXPs), "
-                        "then rebuild the report")
+                   help="append the runs saved under these output folders to OUT's JSON (for --only EXPs; "
+                        "without --only, every experiment saved in both places), then rebuild the report")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     out = Path(a.out_dir)
     overrides, where = _parse_kv(a.set, "--set"), _parse_kv(a.where, "--where")
     if a.merge:
-        for exp in a.only or [e for e in EXPERIMENTS if e != "runtime"]:
+        exps = a.only or [e for e in EXPERIMENTS if e != "runtime"
+                          and (out / "data" / f"minrnn_{e}.json").is_file()
+                          and any((Path(m) / "data" / f"minrnn_{e}.json").is_file() for m in a.merge)]
+        if not exps:
+            raise ValueError(f"--merge: no experiment has saved runs both in {out} and in {' '.join(a.merge)}")
+        for exp in exps:
             merge_runs(exp, out, [Path(m) for m in a.merge])
+            print(f"merged {exp}", flush=True)
     elif not a.report_only:
         for exp in a.only or EXPERIMENTS:
             print(f"=== {exp} ({a.scale}) ===", flush=True)

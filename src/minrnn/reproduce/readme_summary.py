@@ -160,7 +160,9 @@ def update(readme: Path, block: str) -> str:
     if BEGIN not in text:
         raise ValueError(f"{readme} has no {BEGIN} marker")
     head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1] if END in rest else rest
+    if END not in rest:
+        raise ValueError(f"{readme} has {BEGIN} but no {END} after it: the end of the results block is unknown")
+    tail = rest.split(END, 1)[1]
     return f"{head}{BEGIN}\n{block}\n{END}{tail}"
 
 

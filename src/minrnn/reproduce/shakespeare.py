@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from minrnn.data.locate import data_path
 from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
 
@@ -55,13 +56,7 @@ PRESETS = {
 
 
 def load_text(data_dir: str | os.PathLike | None = None) -> str:
-    root = data_dir if data_dir is not None else os.environ.get("MINRNN_DATA_DIR")
-    if not root:
-        raise ValueError("data_dir is not given and MINRNN_DATA_DIR is not set")
-    path = Path(root) / "tinyshakespeare" / "input.txt"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found")
-    return path.read_text(encoding="utf-8")
+    return data_path(Path("tinyshakespeare") / "input.txt", "tiny-shakespeare", data_dir).read_text(encoding="utf-8")
 
 
 def run(config: ShakespeareConfig | dict) -> dict:

@@ -122,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-stride", type=int, default=1)
     p.add_argument("--val-stride", type=int, default=4)
     add_common_args(p, epochs=10, batch_size=32)
+    p.set_defaults(patience=3)  # early stopping after 3 epochs without improvement; --patience 0 turns it off
     args = p.parse_args(argv)
     c = common_from_args(args)
-    c["fit"]["patience"] = args.patience or 3
     cfg = ForecastingConfig(dataset=args.dataset, seq_len=args.seq_len, pred_len=args.pred_len,
                             eval_stride=args.eval_stride, val_stride=args.val_stride, **c)
     write_result(run(cfg), args.out)

@@ -12,34 +12,30 @@ Window i of a split: x = rows[i : i+L], y = rows[i+L : i+L+H].
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from minrnn.data.locate import data_path
+
 FORECAST_DATASETS = ("ETTh1", "ETTh2", "ETTm1", "ETTm2", "weather", "exchange")
-
-
-def _root(data_dir) -> Path:
-    root = data_dir or os.environ.get("MINRNN_DATA_DIR")
-    if not root:
-        raise ValueError("data_dir is None and MINRNN_DATA_DIR is not set")
-    return Path(root)
 
 
 def load_raw(name: str, data_dir=None) -> np.ndarray:
     """(n_rows, n_channels) float32 values of dataset ``name`` (date column dropped)."""
-    root = _root(data_dir)
     if name.startswith("ETT") and name in FORECAST_DATASETS:
-        path, enc = root / "ett" / f"{name}.csv", "utf-8"
+        rel, enc = Path("ett") / f"{name}.csv", "utf-8"
     elif name == "weather":
-        path, enc = root / "forecasting" / "weather.csv", "latin-1"
+        rel, enc = Path("forecasting") / "weather.csv", "latin-1"
     elif name == "exchange":
-        return np.loadtxt(root / "forecasting" / "exchange_rate.txt", delimiter=",", dtype=np.float32)
+        rel, enc = Path("forecasting") / "exchange_rate.txt", None
     else:
         raise ValueError(f"name must be one of {FORECAST_DATASETS}, got {name!r}")
+    path = data_path(rel, f"forecasting dataset {name!r}", data_dir)
+    if enc is None:
+        return np.loadtxt(path, delimiter=",", dtype=np.float32)
     with open(path, encoding=enc, newline="") as f:
         rows = list(csv.reader(f))
     return np.array([[float(v) for v in r[1:]] for r in rows[1:] if r], dtype=np.float32)

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from minrnn.data.locate import data_path, data_root
+
 __all__ = ["REF_RETURNS", "ENV_IDS", "data_root", "load_npz", "load_d4rl_hdf5", "load_minari",
            "split_episodes", "normalized_score", "Episode", "SegmentSampler"]
 
@@ -32,14 +34,6 @@ REF_RETURNS = {
 }
 ENV_IDS = {"halfcheetah": "HalfCheetah-v5", "hopper": "Hopper-v5"}
 KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
-
-
-def data_root(data_dir: str | os.PathLike | None = None) -> Path:
-    """``data_dir`` or ``$MINRNN_DATA_DIR``; ValueError when neither is set."""
-    root = data_dir if data_dir is not None else os.environ.get("MINRNN_DATA_DIR")
-    if not root:
-        raise ValueError("data_dir is not given and MINRNN_DATA_DIR is not set (point it at the shared data)")
-    return Path(root)
 
 
 def load_npz(env: str, dataset: str, data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
@@ -53,9 +47,7 @@ def load_npz(env: str, dataset: str, data_dir: str | os.PathLike | None = None) 
                          f"got {dataset!r}")
     arrays = []
     for part in parts:
-        path = data_root(data_dir) / "rl" / f"{env}-v5-{part}.npz"
-        if not path.exists():
-            raise FileNotFoundError(f"{path} not found (see $MINRNN_DATA_DIR/rl/README.md)")
+        path = data_path(Path("rl") / f"{env}-v5-{part}.npz", f"offline-RL dataset {env}-{part}", data_dir)
         with np.load(path) as z:
             arrays.append({k: z[k] for k in KEYS})
     return {k: np.concatenate([a[k] for a in arrays]) for k in KEYS}

@@ -12,12 +12,13 @@ position j = 0..n of the model input holds event j (j = 0: a start token) and pr
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from minrnn.data.locate import data_path
 
 TPP_FILES = {
     "wikipedia": "ifl-tpp/wikipedia_ragged.npz", "yelp_toronto": "ifl-tpp/yelp_toronto_ragged.npz",
@@ -66,10 +67,7 @@ class TPPData:
 def load_tpp(name: str, data_dir=None) -> TPPData:
     if name not in TPP_FILES:
         raise ValueError(f"name must be one of {TPP_DATASETS}, got {name!r}")
-    root = data_dir or os.environ.get("MINRNN_DATA_DIR")
-    if not root:
-        raise ValueError("data_dir is None and MINRNN_DATA_DIR is not set")
-    d = np.load(Path(root) / "tpp" / TPP_FILES[name])
+    d = np.load(data_path(Path("tpp") / TPP_FILES[name], f"TPP dataset {name!r}", data_dir))
     t, off = d["arrival_times"], d["offsets"]
     times = [t[off[i]:off[i + 1]] for i in range(len(off) - 1)]
     marks = None
