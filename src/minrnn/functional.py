@@ -25,6 +25,7 @@ import torch
 
 from minrnn.ops.registry import select
 from minrnn.ops.validation import (
+    check_aaren_state,
     check_devices,
     check_same_shape,
     check_shape,
@@ -55,6 +56,8 @@ def _check_btd(names: tuple[str, ...], tensors: tuple, h0) -> None:
     if tensors[0].shape[1] == 0:
         raise ValueError(f"{first} must have at least one time step (T >= 1), "
                          f"got shape {tuple(tensors[0].shape)}")
+    if h0 is not None:  # its shape is checked once the batch layout (dense or packed) is known
+        check_tensor("h0", h0, 2, "(B, D), or (N, D) with cu_seqlens")
     check_devices(**dict(zip(names, tensors)), h0=h0)
 
 
@@ -167,15 +170,8 @@ def aaren(scores: torch.Tensor, values: torch.Tensor, state=None, *, backend: st
     offs = None if cu_seqlens is None else _check_packed("scores", scores, cu_seqlens)
     S, lead = (B, "B") if offs is None else (len(offs) - 1, "N")
     if state is not None:
-        if not isinstance(state, (tuple, list)) or len(state) != 3:
-            raise TypeError("state must be None or a tuple (m, u, w) as returned by aaren")
+        check_aaren_state(state, S, H, Dv, lead)
         m0, u0, w0 = state
-        check_tensor("state[0] (m)", m0, 2, f"({lead}, H)")
-        check_tensor("state[1] (u)", u0, 2, f"({lead}, H)")
-        check_tensor("state[2] (w)", w0, 3, f"({lead}, H, Dv)")
-        check_shape("state[0] (m)", m0, (S, H), f"({lead}, H)")
-        check_shape("state[1] (u)", u0, (S, H), f"({lead}, H)")
-        check_shape("state[2] (w)", w0, (S, H, Dv), f"({lead}, H, Dv)")
         check_devices(scores=scores, values=values, m=m0, u=u0, w=w0)
     else:
         check_devices(scores=scores, values=values)

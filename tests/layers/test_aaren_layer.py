@@ -82,7 +82,7 @@ def test_encoder_layer_is_a_drop_in_and_steps(norm_first):
         y_t, st = layer.step(src[t], st)
         ys.append(y_t)
     assert torch.allclose(torch.stack(ys, 0), out, atol=1e-12)
-    with pytest.raises(ValueError, match="src_mask must be None"):
+    with pytest.raises(ValueError, match="src_mask must be None or the causal mask"):
         layer(src, src_mask=torch.zeros(9, 9))
 
 
@@ -91,3 +91,23 @@ def test_bad_arguments():
         minrnn.Aaren(10, 3)
     with pytest.raises(ValueError, match="d_model=8"):
         minrnn.Aaren(8)(torch.randn(2, 3, 5))
+    with pytest.raises(ValueError, match=r"x must have at least one time step"):
+        minrnn.Aaren(8)(torch.randn(2, 0, 8))
+    layer = minrnn.Aaren(4, 2)
+    _, state = layer.step(torch.randn(1, 4))
+    with pytest.raises(ValueError, match=r"state\[0\] \(m\) must have shape \(B, H\) = \(3, 2\)"):
+        layer.step(torch.randn(3, 4), state)  # a batch-1 state must not broadcast silently
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_encoder_layer_stacks_in_nn_transformer_encoder(batch_first):
+    torch.manual_seed(0)
+    enc = torch.nn.TransformerEncoder(minrnn.AarenEncoderLayer(8, 2, 16, dropout=0.0, batch_first=batch_first),
+                                      2, enable_nested_tensor=False).eval()
+    src = torch.randn(3, 5, 8) if batch_first else torch.randn(5, 3, 8)
+    plain = enc(src)
+    causal = torch.nn.Transformer.generate_square_subsequent_mask(5)
+    assert torch.allclose(enc(src, mask=causal, is_causal=True), plain)  # the causal mask is what Aaren does
+    assert torch.allclose(enc(src, mask=torch.ones(5, 5, dtype=torch.bool).triu(1)), plain)
+    with pytest.raises(ValueError, match="src_mask must be None or the causal mask"):
+        enc(src, mask=torch.zeros(5, 5).masked_fill(torch.eye(5, dtype=torch.bool), -torch.inf))

@@ -97,3 +97,16 @@ def test_bad_input(cls):
         m(torch.randn(2, 5, 4), torch.randn(3, 3))
     with pytest.raises(ValueError, match="hidden_size must be a positive int"):
         cls(4, 0)
+    with pytest.raises(ValueError, match=r"x must have at least one time step"):
+        m(torch.randn(2, 0, 4))
+
+
+@pytest.mark.parametrize("cls", LAYERS)
+@pytest.mark.parametrize("expansion", [1.0, 2.0])
+def test_step_returns_forwards_dtype_under_autocast(cls, expansion):
+    m, x = cls(4, 4, expansion=expansion), torch.randn(2, 5, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, _ = m(x)
+        y_t, _ = m.step(x[:, 0])
+    assert y.dtype == y_t.dtype == torch.bfloat16
+    assert torch.allclose(y_t.float(), y[:, 0].float(), atol=2e-2)

@@ -94,3 +94,34 @@ def test_half_inputs(dtype):
     want = causal_softmax_attention(s.double(), v.double())
     assert out.dtype == dtype and u.dtype == torch.float32
     assert (out.double() - want).abs().max() <= 2e-2
+
+
+def _masked(lead: int, dtype=torch.float64):
+    """Scores with ``lead`` leading -inf tokens (masked left padding) and one -inf in the middle."""
+    s, v = _inputs(2, 7, 2, 3, seed=4, dtype=dtype)
+    s = s.clone()
+    s[:, :lead] = -torch.inf
+    s[:, lead + 2] = -torch.inf
+    return s, v
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("lead", [1, 2])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_scores_of_minus_inf_never_give_nan(backend, lead, with_state):
+    """Equal maxima (also -inf == -inf) weigh exp(0) = 1 in every backend: a masked prefix is the whole
+    prefix until a finite score arrives, then it is dropped; forward and every gradient stay finite."""
+    from tests.ops.kernel_cases import aaren_inputs, assert_close_list, run_aaren
+
+    s, v = _masked(lead)
+    state = None
+    if with_state:  # the identity state (m = -inf, u = w = 0), as after an empty prefix
+        _, _, st = aaren_inputs(2, 1, 2, 3, torch.float64, seed=5)
+        state = [torch.full_like(st[0], -torch.inf), torch.zeros_like(st[1]), torch.zeros_like(st[2])]
+        s[:, 0] = 0.5  # the identity state needs one finite score to start from
+    got, want = run_aaren(backend, s, v, state), run_aaren("reference", s, v, state)
+    assert all(torch.isfinite(x).all() for x in want[:1] + want[4:6])
+    assert_close_list(got, want, torch.float64)
+    if not with_state:  # after the first finite score the output is plain softmax attention over finite ones
+        t = lead
+        assert torch.allclose(got[0][:, t], v[:, t])

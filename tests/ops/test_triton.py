@@ -352,8 +352,10 @@ else:
 
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     @pytest.mark.parametrize("with_state", [False, True])
-    def test_aaren_matches_reference(dtype, with_state):
+    @pytest.mark.parametrize("masked", [0, 2])  # leading scores of -inf (masked padding): never NaN
+    def test_aaren_matches_reference(dtype, with_state, masked):
         s, v, st = aaren_inputs(2, 9, 2, 5, dtype, seed=1, with_state=with_state, device=DEV)
+        s[:, :masked] = -torch.inf
         assert_close_list(run_aaren("triton", s, v, st), run_aaren("reference", s, v, st), dtype)
 
     def test_aaren_multi_chunk():

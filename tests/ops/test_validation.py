@@ -15,6 +15,7 @@ x = torch.randn(2, 5, 3)
     (lambda: F.linear_scan([1.0], x), TypeError, "a must be a torch.Tensor"),
     (lambda: F.linear_scan(x, x, backend="nope"), ValueError, "backend must be 'auto' or one of"),
     (lambda: F.linear_scan(x[:, :0], x[:, :0]), ValueError, "at least one time step"),
+    (lambda: F.min_gru(x, x, [[0.0] * 3] * 2), TypeError, "h0 must be a torch.Tensor"),
     (lambda: F.min_gru(x, x.int()), TypeError, "candidate must have a floating-point dtype"),
     (lambda: F.min_lstm(x, x, torch.randn(2, 5, 4)), ValueError, "candidate must have the same shape"),
     (lambda: F.aaren(torch.randn(2, 5, 3), torch.randn(2, 5, 3)), ValueError, r"values must have shape"),
@@ -44,3 +45,18 @@ def test_mixed_float32_float64_inputs_accumulate_in_float64():
         want, _ = F.linear_scan(a.double(), b, backend="reference")
         assert h_last.dtype == torch.float64
         assert torch.allclose(h.double(), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("op, n_in", [("linear_scan", 2), ("min_gru", 2), ("min_lstm", 3), ("aaren", 2)])
+def test_an_empty_batch_gives_empty_outputs_on_every_backend(op, n_in):
+    """B = 0 (e.g. the last, empty shard of a split batch): empty outputs and gradients, never a crash."""
+    from tests.ops.explicit import cpu_backends
+
+    for backend in cpu_backends(op):
+        if op == "aaren":
+            args = [torch.rand(0, 5, 2, requires_grad=True), torch.rand(0, 5, 2, 3, requires_grad=True)]
+        else:
+            args = [torch.rand(0, 5, 3, requires_grad=True) for _ in range(n_in)]
+        out, state = getattr(F, op)(*args, backend=backend)
+        out.sum().backward()
+        assert out.shape[:2] == (0, 5) and all(a.grad.shape == a.shape for a in args), backend

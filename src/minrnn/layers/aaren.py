@@ -10,7 +10,7 @@ from torch import nn
 
 from minrnn.functional import aaren
 from minrnn.ops.aaren import aaren_step
-from minrnn.ops.validation import check_tensor
+from minrnn.ops.validation import check_aaren_state, check_tensor
 
 
 class Aaren(nn.Module):
@@ -69,6 +69,8 @@ class Aaren(nn.Module):
         check_tensor("x", x, ndim, desc)
         if x.shape[-1] != self.d_model:
             raise ValueError(f"x must have last dimension d_model={self.d_model}, got shape {tuple(x.shape)}")
+        if ndim == 3 and x.shape[1] == 0:
+            raise ValueError(f"x must have at least one time step (T >= 1), got shape {tuple(x.shape)}")
 
     def forward(self, x: torch.Tensor, state=None):
         """x: (B, T, d_model) -> (y (B, T, d_model), state)."""
@@ -80,6 +82,8 @@ class Aaren(nn.Module):
     def step(self, x_t: torch.Tensor, state=None):
         """x_t: (B, d_model) -> (y_t (B, d_model), state). O(1) in the number of earlier tokens."""
         self._check(x_t, 2, "(B, d_model)")
+        if state is not None:
+            check_aaren_state(state, x_t.shape[0], self.num_heads, self.head_dim)
         scores, values = self._scores_values(x_t)
         acc = torch.float64 if x_t.dtype == torch.float64 else torch.float32
         if state is not None:

@@ -11,14 +11,27 @@ from minrnn.layers.aaren import Aaren
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
+def _is_causal_mask(mask: torch.Tensor, T: int) -> bool:
+    """Whether ``mask`` (T, T) hides exactly the future: True / -inf above the diagonal, False / 0 elsewhere."""
+    if not isinstance(mask, torch.Tensor) or mask.shape != (T, T):
+        return False
+    future = torch.ones(T, T, dtype=torch.bool, device=mask.device).triu(1)
+    if mask.dtype == torch.bool:
+        return bool(torch.equal(mask, future))
+    return bool(torch.all(torch.where(future, mask == -torch.inf, mask == 0)))
+
+
 class AarenEncoderLayer(nn.Module):
     """Same arguments and structure as ``nn.TransformerEncoderLayer`` (post- or pre-norm residual blocks, a
     feed-forward network, dropout), with self-attention replaced by :class:`minrnn.Aaren`. At (512, 8, 2048)
     it has 3,152,896 parameters: the Transformer layer's 3,152,384 plus the 512-dim learned query.
 
-    Aaren is causal by construction: ``src_mask`` must be None and ``is_causal`` is accepted for
+    Aaren is causal by construction: ``src_mask`` must be None or the causal mask itself (as
+    ``nn.TransformerEncoder(..., mask=nn.Transformer.generate_square_subsequent_mask(T), is_causal=True)``
+    passes it; float with -inf above the diagonal, or bool with True above it); ``is_causal`` is accepted for
     compatibility. ``src_key_padding_mask`` (B, T), True at padding, is supported only for right padding
-    (padding after the real tokens), where causal outputs of real tokens never see it.
+    (padding after the real tokens), where causal outputs of real tokens never see it. The layer stacks in
+    ``nn.TransformerEncoder`` (pass ``enable_nested_tensor=False``: Aaren takes no nested tensors).
 
     Like the torch layer, ``batch_first`` defaults to False: src is (T, B, d_model) unless batch_first=True.
     ``forward_with_state``/``step`` expose the recurrent form.
@@ -30,6 +43,7 @@ class AarenEncoderLayer(nn.Module):
         super().__init__()
         fk = {"device": device, "dtype": dtype}
         self.self_attn = Aaren(d_model, nhead, bias=bias, **fk)
+        self.self_attn.batch_first = batch_first  # read by nn.TransformerEncoder for this layer's layout
         self.linear1 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
@@ -65,9 +79,10 @@ class AarenEncoderLayer(nn.Module):
 
     def forward(self, src: torch.Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         """src: (T, B, d_model), or (B, T, d_model) when batch_first. Returns a tensor of the same shape."""
-        if src_mask is not None:
-            raise ValueError("src_mask must be None: Aaren is causal by construction and takes no attention mask")
         x = src if self.batch_first else src.transpose(0, 1)
+        if src_mask is not None and not _is_causal_mask(src_mask, x.shape[1]):
+            raise ValueError("src_mask must be None or the causal mask: Aaren is causal by construction and "
+                             "takes no other attention mask")
         out, _ = self.forward_with_state(x)
         if src_key_padding_mask is not None:
             out = out.masked_fill(src_key_padding_mask.unsqueeze(-1).to(torch.bool), 0.0)

@@ -50,6 +50,8 @@ class MinRNNBase(nn.Module):
         check_tensor("x", x, ndim, desc)
         if x.shape[-1] != self.input_size:
             raise ValueError(f"x must have last dimension input_size={self.input_size}, got shape {tuple(x.shape)}")
+        if ndim == 3 and x.shape[1] == 0:
+            raise ValueError(f"x must have at least one time step (T >= 1), got shape {tuple(x.shape)}")
 
     def _state(self, state, x: torch.Tensor) -> torch.Tensor | None:
         if state is not None:
@@ -85,7 +87,8 @@ class MinRNNBase(nn.Module):
             prev = torch.zeros(x_t.shape[0], self.inner_size, device=x_t.device, dtype=acc)
         a, b = self._coefficients(*(p.to(acc) for p in parts))
         h = a * prev.to(acc) + b
-        return self._project_out(h.to(x_t.dtype)), h
+        # the projection's dtype, as forward's scan returns it (they differ from x_t's under autocast)
+        return self._project_out(h.to(parts[0].dtype)), h
 
     def extra_repr(self) -> str:
         return (f"input_size={self.input_size}, hidden_size={self.hidden_size}, expansion={self.expansion}, "

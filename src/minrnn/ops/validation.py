@@ -29,6 +29,20 @@ def check_shape(name: str, x: torch.Tensor, shape: tuple[int, ...], shape_desc: 
         raise ValueError(f"{name} must have shape {shape_desc} = {tuple(shape)}, got {tuple(x.shape)}")
 
 
+def check_aaren_state(state, S: int, H: int, Dv: int, lead: str = "B") -> None:
+    """``state`` must be a tuple (m (S, H), u (S, H), w (S, H, Dv)) of floating-point tensors (``lead`` names S
+    in the messages: "B" or "N")."""
+    if not isinstance(state, (tuple, list)) or len(state) != 3:
+        raise TypeError("state must be None or a tuple (m, u, w) as returned by aaren")
+    m0, u0, w0 = state
+    check_tensor("state[0] (m)", m0, 2, f"({lead}, H)")
+    check_tensor("state[1] (u)", u0, 2, f"({lead}, H)")
+    check_tensor("state[2] (w)", w0, 3, f"({lead}, H, Dv)")
+    check_shape("state[0] (m)", m0, (S, H), f"({lead}, H)")
+    check_shape("state[1] (u)", u0, (S, H), f"({lead}, H)")
+    check_shape("state[2] (w)", w0, (S, H, Dv), f"({lead}, H, Dv)")
+
+
 def check_devices(**tensors: torch.Tensor | None) -> torch.device:
     """All given tensors must be on one device; returns it."""
     items = [(k, v) for k, v in tensors.items() if v is not None]

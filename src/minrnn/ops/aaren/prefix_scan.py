@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from minrnn.ops.aaren.reference import AarenState
+from minrnn.ops.aaren.reference import AarenState, exp_diff
 
 
 def combine(left: AarenState, right: AarenState) -> AarenState:
@@ -22,7 +22,7 @@ def combine(left: AarenState, right: AarenState) -> AarenState:
     m_a, u_a, w_a = left
     m_b, u_b, w_b = right
     m = torch.maximum(m_a, m_b)
-    ka, kb = torch.exp(m_a - m), torch.exp(m_b - m)
+    ka, kb = exp_diff(m_a, m), exp_diff(m_b, m)
     return m, u_a * ka + u_b * kb, w_a * ka.unsqueeze(-1) + w_b * kb.unsqueeze(-1)
 
 

@@ -10,6 +10,10 @@ computed stably with a running maximum. The state after token t is the triple
 
 and a new token (s, v) updates it in O(1):  m' = max(m, s), u' = u e^{m - m'} + e^{s - m'},
 w' = w e^{m - m'} + v e^{s - m'}, o = w' / u'.
+
+Equal maxima: e^{x - m} is taken as 1 whenever x == m, also when both are -inf, so scores of -inf (masked
+tokens) never give NaN: a leading -inf token is the whole prefix until a finite score arrives, which then
+drops it (its weight e^{-inf} = 0). Every backend follows this rule (:func:`exp_diff`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ import torch
 AarenState = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
+def exp_diff(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """exp(x - m) for x <= m, and exactly 1 where x == m (also -inf == -inf, where x - m is NaN); the NaN
+    never reaches the gradient, because the difference, not the exponential, is masked."""
+    return torch.exp(torch.where(x == m, torch.zeros_like(x), x - m))
+
+
 def aaren_step(s: torch.Tensor, v: torch.Tensor, state: AarenState | None) -> tuple[torch.Tensor, AarenState]:
     """One token. s: (B, H); v: (B, H, Dv); state (m (B, H), u (B, H), w (B, H, Dv)) or None."""
     if state is None:
@@ -26,8 +36,8 @@ def aaren_step(s: torch.Tensor, v: torch.Tensor, state: AarenState | None) -> tu
     else:
         m0, u0, w0 = state
         m = torch.maximum(m0, s)
-        keep = torch.exp(m0 - m)
-        new = torch.exp(s - m)
+        keep = exp_diff(m0, m)
+        new = exp_diff(s, m)
         u = u0 * keep + new
         w = w0 * keep.unsqueeze(-1) + v * new.unsqueeze(-1)
     return w / u.unsqueeze(-1), (m, u, w)

@@ -6,7 +6,8 @@ in (u, w):
     u_t = exp(m_{t-1} - m_t) u_{t-1} + exp(s_t - m_t)
     w_t = exp(m_{t-1} - m_t) w_{t-1} + exp(s_t - m_t) v_t
 
-Every exponent is <= 0, so nothing overflows whatever the score range. u and the Dv channels of w share one
+Every exponent is <= 0, so nothing overflows whatever the score range (and equal maxima give exactly 1, see
+:func:`minrnn.ops.aaren.reference.exp_diff`). u and the Dv channels of w share one
 coefficient and are scanned together as (B, T, H * (1 + Dv)).
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 import torch
 
-from minrnn.ops.aaren.reference import AarenState
+from minrnn.ops.aaren.reference import AarenState, exp_diff
 
 
 def aaren_via_linear_scan(scan: Callable, scores: torch.Tensor, values: torch.Tensor, state: AarenState | None
@@ -33,10 +34,11 @@ def aaren_via_linear_scan(scan: Callable, scores: torch.Tensor, values: torch.Te
         m = torch.maximum(m, m0.unsqueeze(1))
         m_prev = torch.cat([m0.unsqueeze(1), m[:, :-1]], dim=1)
         h0 = torch.cat([u0.unsqueeze(-1), w0], dim=-1)
-    a = torch.exp(m_prev - m).unsqueeze(-1).expand(B, T, H, 1 + Dv)
-    p = torch.exp(scores - m).unsqueeze(-1)
+    a = exp_diff(m_prev, m).unsqueeze(-1).expand(B, T, H, 1 + Dv)
+    p = exp_diff(scores, m).unsqueeze(-1)
     b = torch.cat([p, p * values], dim=-1)
-    h, _ = scan(a.reshape(B, T, -1), b.reshape(B, T, -1), h0.reshape(B, -1))
+    width = H * (1 + Dv)  # explicit, not -1: a batch of 0 sequences has no elements to infer it from
+    h, _ = scan(a.reshape(B, T, width), b.reshape(B, T, width), h0.reshape(B, width))
     h = h.view(B, T, H, 1 + Dv)
     u, w = h[..., 0], h[..., 1:]
     return w / u.unsqueeze(-1), (m[:, -1], u[:, -1], w[:, -1])

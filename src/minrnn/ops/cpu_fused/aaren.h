@@ -13,6 +13,13 @@ namespace {
 
 // ---- Aaren: per (sequence n, head k), state (m, u, w[Dv]). ----
 
+// exp(x - m) for x <= m, exactly 1 when x == m (also for -inf == -inf, where x - m is NaN): masked tokens
+// with score -inf never produce NaN (minrnn/ops/aaren/reference.py, exp_diff).
+template <typename T>
+inline T exp_diff(T x, T m) {
+  return x == m ? T(1) : std::exp(x - m);
+}
+
 template <typename T>
 void aaren_fwd(const T* s, const T* v, const T* m0, const T* u0, const T* w0, int has_state, T* o, T* m_all,
                T* u_all, T* mT, T* uT, T* wT, const int64_t* cu, int64_t N, int64_t H, int64_t Dv, int nth) {
@@ -37,7 +44,7 @@ void aaren_fwd(const T* s, const T* v, const T* m0, const T* u0, const T* w0, in
         started = true;
       } else {
         const T mn = std::max(m, st);
-        const T keep = std::exp(m - mn), nw = std::exp(st - mn);
+        const T keep = exp_diff(m, mn), nw = exp_diff(st, mn);
         u = u * keep + nw;
         for (int64_t j = 0; j < Dv; ++j) w[j] = w[j] * keep + vt[j] * nw;
         m = mn;
@@ -86,7 +93,7 @@ void aaren_bwd(const T* s, const T* v, const T* o, const T* m_all, const T* u_al
       for (int64_t j = 0; j < Dv; ++j) dot_go += got[j] * ot[j];
       gU = anext * gU - dot_go * inv;
       T dot_v = T(0);
-      const T p = std::exp(s[r] - mt);
+      const T p = exp_diff(s[r], mt);
       T* dvt = dv + r * Dv;
       for (int64_t j = 0; j < Dv; ++j) {
         const T gw = anext * gW[j] + got[j] * inv;
@@ -97,8 +104,8 @@ void aaren_bwd(const T* s, const T* v, const T* o, const T* m_all, const T* u_al
       T dst = p * (gU + dot_v);
       const T mprev = t > start ? m_all[r - H] : (has_state ? m0[it] : ninf);
       if (mt == mfin && !(mprev == mfin)) dst += dm;
-      ds[r] = dst;
-      anext = (t > start || has_state) ? std::exp(mprev - mt) : T(1);
+      ds[r] = s[r] == ninf ? T(0) : dst;  // a masked score (-inf) gets no gradient, as in the reference
+      anext = (t > start || has_state) ? exp_diff(mprev, mt) : T(1);
     }
     if (has_state) {
       T ga = gU * u0[it];

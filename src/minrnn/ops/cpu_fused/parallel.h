@@ -10,6 +10,7 @@ constexpr int64_t DBMAX = 1024;  // most channels per work item
 
 // Channels per work item: whole rows (contiguous reads) unless that leaves too few items for the threads.
 inline int64_t block_width(int64_t N, int64_t D, int nth) {
+  if (N < 1) N = 1;  // an empty batch: no items run, but the width must still be well defined
   int64_t want_items = 4 * static_cast<int64_t>(nth);
   int64_t splits = N >= want_items ? 1 : (want_items + N - 1) / N;
   int64_t w = (D + splits - 1) / splits;

@@ -18,10 +18,16 @@ import triton.language as tl
 
 
 @triton.jit
+def _exp_diff(x, m):
+    """exp(x - m), exactly 1 where x == m (also -inf == -inf): ``minrnn.ops.aaren.reference.exp_diff``."""
+    return tl.where(x == m, 1.0, tl.exp(x - m))
+
+
+@triton.jit
 def _merge(m1, u1, w1, m2, u2, w2):
     m = tl.maximum(m1, m2)
-    e1 = tl.where(m1 == m, 1.0, tl.exp(m1 - m))
-    e2 = tl.where(m2 == m, 1.0, tl.exp(m2 - m))
+    e1 = _exp_diff(m1, m)
+    e2 = _exp_diff(m2, m)
     return m, u1 * e1 + u2 * e2, w1 * e1 + w2 * e2
 
 
@@ -164,23 +170,24 @@ def aaren_bwd_kernel(
         inv = 1.0 / ut
         bw = go * inv[:, None]
         bu = tl.zeros([BLOCK_T, BLOCK_V], acc) - (tl.sum(go * o, axis=1) * inv)[:, None]
-        cc = tl.zeros([BLOCK_T, BLOCK_V], acc) + tl.exp(mt - mn)[:, None]
+        cc = tl.zeros([BLOCK_T, BLOCK_V], acc) + _exp_diff(mt, mn)[:, None]
         ca, cw, cu_ = tl.associative_scan((cc, bw, bu), 0, _combine3)
         GW2 = ca * gW[None, :] + cw
         GU2 = ca * gU2[None, :] + cu_
-        p = tl.exp(s - mt)
+        p = _exp_diff(s, mt)
         tl.store(DV + vptr, (p[:, None] * GW2).to(DV.dtype.element_ty), mask=mask)
         gu_rows = tl.sum(tl.where(col0, GU2, 0.0), axis=1)
         ds = p * (gu_rows + tl.sum(GW2 * v, axis=1))
         route = valid & (mt == mfin) & (mp != mfin)
         ds = ds + tl.where(route, dm, 0.0)
+        ds = tl.where(s == float("-inf"), 0.0, ds)  # a masked score gets no gradient, as in the reference
         tl.store(DS + t * H + k, ds.to(DS.dtype.element_ty), mask=valid)
         gW = tl.sum(tl.where(last, GW2, 0.0), axis=0)
         gU2 = tl.sum(tl.where(last, GU2, 0.0), axis=0)
     if HAS_STATE:
         m_start = tl.load(MA + start * H + k, mask=end > start, other=0.0)
         m_start = tl.where(end > start, m_start, m0)
-        a0 = tl.exp(m0 - m_start)
+        a0 = _exp_diff(m0, m_start)
         gu_s = tl.sum(tl.where(cols == 0, gU2, 0.0), axis=0)
         w0 = tl.load(W0 + idx * Dv + cols, mask=vmask, other=0.0).to(acc)
         u0 = tl.load(U0 + idx).to(acc)
