@@ -16,9 +16,12 @@ import torch
 import torch.nn.functional as F
 
 from minrnn.data import CharCorpus, CharVocab, resolve_text_source, sample_batch
+from minrnn.devices import check_device, check_threads
 from minrnn.models import BackboneConfig, CausalLM, LMConfig
 from minrnn.tasks.overrides import apply_overrides, load_json_config
 from minrnn.train import TrainConfig, fit, load_weights, read_config
+from minrnn.train.checkpoint import find_checkpoint, leftovers
+from minrnn.train.distributed import launch_rank
 from minrnn.train.loop import CKPT_DIR
 
 SECTIONS = ("model", "train")
@@ -76,7 +79,9 @@ def resolve_configs(args, stored: dict | None = None) -> tuple[BackboneConfig, d
         if getattr(args, dest, None) is not None:
             cfg[sec][key] = getattr(args, dest)
     cfg = apply_overrides(cfg, args.set, SECTIONS)
-    cfg["train"].setdefault("warmup_steps", min(50, int(cfg["train"].get("steps", 1)) // 10))
+    steps = cfg["train"].get("steps", 1)
+    if "warmup_steps" not in cfg["train"] and isinstance(steps, int) and not isinstance(steps, bool):
+        cfg["train"]["warmup_steps"] = min(50, steps // 10)  # a bad steps value is TrainConfig's to report
     model = dict(cfg["model"])
     tie = model.pop("tie_weights", False)
     backbone = BackboneConfig.from_dict(model)
@@ -109,12 +114,20 @@ def batch_fns(corpus: CharCorpus, cfg: TrainConfig):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.threads:
+    if args.threads is not None and check_threads(args.threads, allow_zero=True):
         torch.set_num_threads(args.threads)
     out = Path(args.out)
-    if (out / CKPT_DIR).exists() and not args.resume:
+    main_rank = launch_rank() == 0  # under torchrun, only rank 0 prints
+    found = find_checkpoint(out / CKPT_DIR)  # only a complete checkpoint counts as a run
+    if found is not None and not args.resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    stored = read_config(out / CKPT_DIR) if args.resume else None  # resume: the stored run is the base config
+    if found is None and args.resume:
+        raise ValueError(f"--resume: no complete checkpoint in {out / CKPT_DIR}; run without --resume to start "
+                         "afresh")
+    if found is None and leftovers(out / CKPT_DIR) and main_rank:
+        print(f"note: {out / CKPT_DIR} holds no complete checkpoint (the run was killed while writing its "
+              "first); deleting the leftovers and starting afresh", file=sys.stderr)
+    stored = read_config(found) if args.resume else None  # resume: the stored run is the base config
     backbone, extra, tcfg = resolve_configs(args, stored)
     path = resolve_text_source(args.data or (stored or {}).get("data") or "shakespeare")
     corpus = CharCorpus.from_file(path, context=tcfg.context)
@@ -125,14 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     model = CausalLM(lm_cfg)
     run_config = {"task": "lm", "data": str(Path(path).resolve()), "model": lm_cfg.to_dict(),
                   "train": tcfg.to_dict(), "vocab": corpus.vocab.to_dict()}
-    print(f"lm: {backbone.mixer} {model.num_parameters():,} params, data {path} "
-          f"({len(corpus.train):,} train / {len(corpus.val):,} val chars, vocab {len(corpus.vocab)})",
-          file=sys.stderr)
+    if main_rank:
+        print(f"lm: {backbone.mixer} {model.num_parameters():,} params, data {path} "
+              f"({len(corpus.train):,} train / {len(corpus.val):,} val chars, vocab {len(corpus.vocab)})",
+              file=sys.stderr)
     train_batch, eval_batches = batch_fns(corpus, tcfg)
     records = fit(model, tcfg, out, train_batch=train_batch, eval_batches=eval_batches, loss_fn=lm_loss,
                   run_config=run_config, tokens_per_step=tcfg.batch_size * tcfg.context, resume=args.resume,
                   stop_at=args.stop_at, title=f"lm/{backbone.mixer}")
-    if records:
+    if records and main_rank:
         r = records[-1]
         print(f"step {r['step']}: val_loss {r['val_loss']:.4f} nats/char ({r['elapsed_s']:.1f} s)")
     return 0
@@ -141,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 def load_run(run_dir: str | Path, device: str = "cpu"):
     """(model, run_config, vocab) from a run directory (or its checkpoint/ folder)."""
     d = Path(run_dir)
-    ckpt = d / CKPT_DIR if (d / CKPT_DIR).is_dir() else d
+    ckpt = find_checkpoint(d / CKPT_DIR, trainer=False) or (d / CKPT_DIR if (d / CKPT_DIR).is_dir() else d)
     cfg = read_config(ckpt)
     if cfg.get("task") != "lm":
         raise ValueError(f"{run_dir} holds a {cfg.get('task')!r} run, not an lm run")
@@ -162,7 +176,7 @@ def eval_main(argv: list[str]) -> int:
     p.add_argument("--full", action="store_true", help="every non-overlapping window of the val split")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
-    model, cfg, vocab = load_run(args.run_dir, args.device)
+    model, cfg, vocab = load_run(args.run_dir, check_device(args.device))
     tcfg = TrainConfig.from_dict(cfg["train"])
     path = resolve_text_source(args.data or cfg["data"])
     corpus = CharCorpus.from_file(path, context=tcfg.context)
@@ -200,7 +214,7 @@ def generate_main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.tokens < 0:
         raise ValueError(f"--tokens must be >= 0, got {args.tokens}")
-    model, _, vocab = load_run(args.run_dir, args.device)
+    model, _, vocab = load_run(args.run_dir, check_device(args.device))
     prompt = vocab.encode(args.prompt or "\n")
     g = torch.Generator(device=args.device).manual_seed(args.seed)
     out = model.generate(prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,

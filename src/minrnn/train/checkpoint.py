@@ -1,14 +1,20 @@
 """Checkpoints: ``model.safetensors`` (weights) + ``config.json`` + ``trainer.pt`` (optimizer, step, RNG).
 
-Each file is written to a temporary name and moved into place with ``os.replace``, so a killed run never
-leaves a half-written file; the step is stored in both the weights' metadata and ``trainer.pt`` and checked
-on load.
+A checkpoint is written as a unit, so a run killed at any point leaves a loadable, self-consistent one
+(the previous or the new): the three files go into a fresh hidden sibling ``.NAME.tmp-*`` folder and are
+fsynced; the folder is renamed to ``.NAME.new`` (the commit point: from here on the new checkpoint is
+complete), the old ``NAME`` folder is moved out of the way, ``.NAME.new`` is renamed to ``NAME`` and the old
+one is deleted. Readers (:func:`find_checkpoint`) take ``.NAME.new`` when it exists, else ``NAME``; the
+writer (:func:`recover_checkpoint`) finishes an interrupted swap and deletes ``.tmp-`` leftovers. The step is
+stored in both the weights' metadata and ``trainer.pt`` and checked on load.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -48,18 +54,137 @@ def _state_dict_for_save(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
+# --- the folder swap. Every change on disk goes through _write_file / _rename / _rmtree (tests stub them to
+# simulate a kill between any two of them).
+
+def _new(ckpt_dir: Path) -> Path:
+    return ckpt_dir.parent / f".{ckpt_dir.name}.new"
+
+
+def _mkdir_garbage(ckpt_dir: Path) -> Path:
+    """A fresh folder with a garbage name beside ``ckpt_dir`` (``os.mkdir``, unlike mkdtemp, honours umask)."""
+    while True:
+        d = ckpt_dir.parent / f".{ckpt_dir.name}.tmp-{secrets.token_hex(4)}"
+        try:
+            d.mkdir()
+            return d
+        except FileExistsError:
+            continue
+
+
+def _garbage(ckpt_dir: Path) -> list[Path]:
+    return sorted(ckpt_dir.parent.glob(f".{ckpt_dir.name}.tmp-*"))
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder (its entries) to disk; a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, write) -> None:
+    write(str(path))
+    _fsync(path)
+
+
+def _rename(src: Path, dst: Path) -> None:
+    os.rename(src, dst)
+    _fsync(dst.parent)
+
+
+def _rmtree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _discard(ckpt_dir: Path, path: Path) -> None:
+    """Delete a folder: first renamed to a garbage name, so a kill mid-delete leaves only garbage."""
+    trash = _mkdir_garbage(ckpt_dir)
+    _rename(path, trash / "old")
+    _rmtree(trash)
+
+
+def is_complete(d: Path, trainer: bool = True) -> bool:
+    """Whether folder ``d`` holds all checkpoint files (``trainer.pt`` only when ``trainer``)."""
+    names = (WEIGHTS, CONFIG, TRAINER) if trainer else (WEIGHTS, CONFIG)
+    return d.is_dir() and all((d / n).is_file() for n in names)
+
+
+def find_checkpoint(ckpt_dir: Path, trainer: bool = True) -> Path | None:
+    """The folder holding the newest complete checkpoint for ``ckpt_dir`` (itself or the committed but not
+    yet swapped-in ``.NAME.new``), or None. Read-only, so safe beside a run that is writing checkpoints."""
+    ckpt_dir = Path(ckpt_dir)
+    for d in (_new(ckpt_dir), ckpt_dir):
+        if is_complete(d, trainer):
+            return d
+    return None
+
+
+def leftovers(ckpt_dir: Path) -> list[Path]:
+    """Everything on disk that belongs to checkpoint ``ckpt_dir``: the folder, ``.new`` and garbage."""
+    ckpt_dir = Path(ckpt_dir)
+    return [p for p in (ckpt_dir, _new(ckpt_dir)) if p.exists()] + _garbage(ckpt_dir)
+
+
+def recover_checkpoint(ckpt_dir: Path) -> None:
+    """Finish a swap a kill interrupted (a committed ``.NAME.new`` replaces ``NAME``); delete garbage.
+    Only the single writer of the run may call this."""
+    ckpt_dir = Path(ckpt_dir)
+    new = _new(ckpt_dir)
+    if new.is_dir():
+        if ckpt_dir.exists():
+            _discard(ckpt_dir, ckpt_dir)
+        _rename(new, ckpt_dir)
+    for g in _garbage(ckpt_dir):
+        _rmtree(g)
+
+
+def clear_checkpoint(ckpt_dir: Path) -> None:
+    """Delete checkpoint ``ckpt_dir`` with its ``.new`` and garbage (to start a run afresh)."""
+    ckpt_dir = Path(ckpt_dir)
+    for p in (ckpt_dir, _new(ckpt_dir)):
+        if p.exists():
+            _discard(ckpt_dir, p)
+    for g in _garbage(ckpt_dir):
+        _rmtree(g)
+
+
+def _check_replaceable(ckpt_dir: Path) -> None:
+    if ckpt_dir.exists() and not ckpt_dir.is_dir():
+        raise CheckpointError(f"checkpoint path {ckpt_dir} exists and is not a folder")
+    if ckpt_dir.is_dir():
+        other = sorted(p.name for p in ckpt_dir.iterdir()
+                       if p.name not in (WEIGHTS, CONFIG, TRAINER) and not p.name.startswith("."))
+        if other:
+            raise CheckpointError(f"refusing to replace {ckpt_dir}: it holds files that are not part of a "
+                                  f"checkpoint ({', '.join(other[:5])})")
+
+
 def save_checkpoint(ckpt_dir: Path, model: torch.nn.Module, config: dict, trainer_state: dict | None = None,
                     step: int = 0) -> None:
+    """Write weights, ``config`` and (when given) ``trainer_state`` as one checkpoint at ``step``, replacing
+    the one in ``ckpt_dir`` only once the new one is complete on disk (see the module docstring)."""
     ckpt_dir = Path(ckpt_dir)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(ckpt_dir / WEIGHTS)
-    save_file(_state_dict_for_save(model), tmp, metadata={"step": str(step)})
-    os.replace(tmp, ckpt_dir / WEIGHTS)
-    atomic_write_text(ckpt_dir / CONFIG, json.dumps(config, indent=2, sort_keys=True))
+    ckpt_dir.parent.mkdir(parents=True, exist_ok=True)
+    _check_replaceable(ckpt_dir)
+    recover_checkpoint(ckpt_dir)
+    weights = _state_dict_for_save(model)
+    tmp = _mkdir_garbage(ckpt_dir)
+    _write_file(tmp / WEIGHTS, lambda p: save_file(weights, p, metadata={"step": str(step)}))
+    text = json.dumps(config, indent=2, sort_keys=True)
+    _write_file(tmp / CONFIG, lambda p: Path(p).write_text(text, encoding="utf-8"))
     if trainer_state is not None:
-        tmp = _tmp(ckpt_dir / TRAINER)
-        torch.save({**trainer_state, "step": step}, tmp)
-        os.replace(tmp, ckpt_dir / TRAINER)
+        _write_file(tmp / TRAINER, lambda p: torch.save({**trainer_state, "step": step}, p))
+    _fsync(tmp)
+    _rename(tmp, _new(ckpt_dir))  # the commit point
+    recover_checkpoint(ckpt_dir)  # swap it in
 
 
 def read_config(ckpt_dir: Path) -> dict:

@@ -42,6 +42,26 @@ def all_reduce_mean(x: torch.Tensor, info: DistInfo) -> torch.Tensor:
     return x
 
 
+def gather_to_main(obj, info: DistInfo) -> list | None:
+    """Every process's ``obj`` (picklable), in rank order, on rank 0; None on the other ranks.
+
+    Used for per-process state that must be checkpointed (each rank's RNG), which only rank 0 writes.
+    """
+    if not info.enabled:
+        return [obj]
+    out = [None] * info.world_size if info.is_main else None
+    dist.gather_object(obj, out, dst=0)
+    return out
+
+
+def launch_rank() -> int:
+    """This process's rank as set by ``torchrun`` (RANK), before the process group exists; 0 otherwise.
+
+    Lets code that runs before :func:`setup` (e.g. a task's progress lines) speak on rank 0 only.
+    """
+    return int(os.environ.get("RANK", "0"))
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()

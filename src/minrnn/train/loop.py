@@ -19,7 +19,7 @@ from torch import nn
 from minrnn.train import checkpoint as ck
 from minrnn.train.config import TrainConfig, lr_at
 from minrnn.train.core import optimizer_step
-from minrnn.train.distributed import DistInfo, all_reduce_mean, barrier, setup, teardown
+from minrnn.train.distributed import DistInfo, all_reduce_mean, barrier, gather_to_main, setup, teardown
 
 CKPT_DIR, METRICS, CURVE, RUN_CONFIG = "checkpoint", "metrics.jsonl", "loss.png", "config.json"
 
@@ -73,8 +73,10 @@ def fit(model: nn.Module, cfg: TrainConfig, out_dir: str | Path, *, train_batch:
     """Train ``model`` for ``cfg.steps`` optimizer steps and return the metrics records.
 
     ``out_dir`` receives config.json (``run_config``), metrics.jsonl, loss.png and checkpoint/. An existing
-    run there is only continued with ``resume=True`` (from its last checkpoint); otherwise ValueError and
-    nothing is overwritten. ``stop_at`` ends the run after that many steps (as if killed after a checkpoint).
+    run there (a complete checkpoint) is only continued with ``resume=True`` (from its last checkpoint); otherwise
+    ValueError and nothing is overwritten; the leftovers of a first checkpoint that never completed are deleted
+    and the run starts afresh. ``stop_at`` ends the run after that many steps and writes a checkpoint there, so
+    ``resume=True`` continues exactly as if the run had not stopped.
 
     Each record: step, train_loss (mean since the previous record), val_loss, lr, tokens_per_s (training
     throughput since the previous record), elapsed_s (cumulative training time, evaluation excluded).
@@ -89,29 +91,85 @@ def fit(model: nn.Module, cfg: TrainConfig, out_dir: str | Path, *, train_batch:
         teardown(info)
 
 
+def _rank_state(acc: torch.Tensor, device: torch.device) -> dict:
+    """What each process must checkpoint of its own: its RNG streams (dropout masks differ per rank) and its
+    share of the training-loss sum since the last metrics record."""
+    return {"rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "loss_sum": acc.detach().float().cpu()}
+
+
+def _restore_rank_state(st: dict, info: DistInfo, device: torch.device, seed: int, step: int) -> torch.Tensor:
+    """Restore this process's RNG from trainer state ``st``; returns its training-loss sum since the last record.
+
+    Older checkpoints hold one RNG state (rank 0's) at the top level. Resuming with more processes than the
+    checkpoint has states reseeds the extra ones from (seed, rank, step): such a run cannot be exact anyway.
+    """
+    ranks = st.get("ranks") or [{"rng_cpu": st["rng_cpu"], "rng_cuda": st.get("rng_cuda")}]
+    if info.rank < len(ranks):
+        own = ranks[info.rank]
+        torch.set_rng_state(own["rng_cpu"])
+        if device.type == "cuda" and own.get("rng_cuda") is not None:
+            torch.cuda.set_rng_state(own["rng_cuda"].cpu(), device)
+    else:
+        torch.manual_seed(seed + 7919 * info.rank + 104729 * step)
+    sums = [r.get("loss_sum", torch.zeros(())) for r in ranks]
+    # the logged loss is the mean over processes: with another process count, give each the stored mean
+    own_sum = sums[info.rank] if len(sums) == info.world_size else sum(sums) / len(sums)
+    return own_sum.to(device=device, dtype=torch.float32)
+
+
+def _checkpoint(ckpt: Path, model, opt, run_config: dict, info: DistInfo, device, step: int, elapsed: float,
+                acc: torch.Tensor, n_acc: int, tok: int, seconds: float) -> None:
+    """Checkpoint at ``step`` (collective: every process must call it; rank 0 writes). ``acc``/``n_acc``/
+    ``tok``/``seconds``: the open metrics window (loss sum, steps, tokens, training time since the last record),
+    non-empty only for a ``stop_at`` checkpoint, so a resumed run logs the same record as an uninterrupted one.
+    """
+    ranks = gather_to_main(_rank_state(acc, device), info)
+    if info.is_main:
+        trainer = {"optimizer": opt.state_dict(), "ranks": ranks, "elapsed_s": elapsed,
+                   "window": {"n": n_acc, "tokens": tok, "seconds": seconds}}
+        ck.save_checkpoint(ckpt, model, run_config, trainer, step=step)
+
+
+def _prepare_checkpoint(ckpt: Path, out: Path, resume: bool, info: DistInfo) -> None:
+    """Check ``resume`` against what ``ckpt`` holds; rank 0 then finishes an interrupted checkpoint swap
+    (resume) or deletes the leftovers of a checkpoint that never completed (fresh start)."""
+    barrier(info)  # every process is done reading the run folder before rank 0 changes it
+    has_run = ck.find_checkpoint(ckpt) is not None
+    if has_run and not resume:
+        raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if resume and not has_run:
+        raise ValueError(f"--resume: no complete checkpoint in {ckpt}; run without --resume to start afresh")
+    barrier(info)
+    if info.is_main:
+        if resume:
+            ck.recover_checkpoint(ckpt)
+        elif ck.leftovers(ckpt):
+            ck.clear_checkpoint(ckpt)
+    barrier(info)
+
+
 def _fit(model, cfg, out, device, info, train_batch, eval_batches, loss_fn, run_config, tokens_per_step,
          resume, stop_at, title):
     ckpt = out / CKPT_DIR
     if info.enabled and device.type == "cuda":
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)
-    has_run = (ckpt / ck.WEIGHTS).exists()
-    if has_run and not resume:
-        raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    if resume and not has_run:
-        raise ValueError(f"--resume: no checkpoint in {ckpt}")
+    _prepare_checkpoint(ckpt, out, resume, info)
     model.to(device)
     opt = make_optimizer(model, cfg)
     start, elapsed = 0, 0.0
+    acc, n_acc, tok, partial_s = torch.zeros((), device=device), 0, 0, 0.0
     torch.manual_seed(cfg.seed + 7919 * info.rank)
     if resume:
         start = ck.load_weights(ckpt, model)
         st = ck.load_trainer_state(ckpt, start)
         opt.load_state_dict(st["optimizer"])
-        torch.set_rng_state(st["rng_cpu"])
-        if device.type == "cuda" and st.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state(st["rng_cuda"].cpu(), device)
+        acc = _restore_rank_state(st, info, device, cfg.seed, start)
         elapsed = float(st.get("elapsed_s", 0.0))
+        window = st.get("window") or {}
+        n_acc, tok, partial_s = int(window.get("n", 0)), int(window.get("tokens", 0)), window.get("seconds", 0.0)
     records = [r for r in read_metrics(out) if r["step"] <= start] if resume else []
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +189,7 @@ def _fit(model, cfg, out, device, info, train_batch, eval_batches, loss_fn, run_
         from tqdm.auto import tqdm
 
         bar = tqdm(total=cfg.steps, initial=start, desc=title or "train", dynamic_ncols=True, mininterval=1.0)
-    acc, n_acc, t0, tok = torch.zeros((), device=device), 0, time.perf_counter(), 0
+    t0 = time.perf_counter() - partial_s
     for step in range(start, end):
         model.train()
         for g in opt.param_groups:
@@ -155,13 +213,13 @@ def _fit(model, cfg, out, device, info, train_batch, eval_batches, loss_fn, run_
             rec = {"step": step + 1, "train_loss": train_loss, "val_loss": val_loss,
                    "lr": lr_at(step, cfg), "tokens_per_s": tok / max(dt, 1e-9), "elapsed_s": elapsed}
             records.append(rec)
-            if info.is_main:
+            acc.zero_()
+            n_acc, tok = 0, 0
+            if info.is_main:  # the record first: a kill before the checkpoint lands drops it on resume
                 with open(out / METRICS, "a", encoding="utf-8") as f:
                     f.write(json.dumps(rec) + "\n")
-                trainer = {"optimizer": opt.state_dict(), "rng_cpu": torch.get_rng_state(),
-                           "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                           "elapsed_s": elapsed}
-                ck.save_checkpoint(ckpt, model, run_config, trainer, step=step + 1)
+            _checkpoint(ckpt, model, opt, run_config, info, device, step + 1, elapsed, acc, n_acc, tok, 0.0)
+            if info.is_main:
                 from minrnn.train.plot import plot_losses
 
                 plot_losses(records, out / CURVE, title)
@@ -169,8 +227,11 @@ def _fit(model, cfg, out, device, info, train_batch, eval_batches, loss_fn, run_
                     bar.write(f"step {step + 1}: train {train_loss:.4f}  val {val_loss:.4f}  "
                               f"{rec['tokens_per_s']:.0f} tok/s  {elapsed:.0f}s")
             barrier(info)
-            acc.zero_()
-            n_acc, t0, tok = 0, time.perf_counter(), 0
+            t0 = time.perf_counter()
+    if start < end < cfg.steps and end % cfg.eval_every:  # stop_at between records: keep those steps
+        _checkpoint(ckpt, model, opt, run_config, info, device, end, elapsed, acc, n_acc, tok,
+                    time.perf_counter() - t0)
+        barrier(info)
     if bar is not None:
         bar.close()
     return records
