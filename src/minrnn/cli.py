@@ -1,8 +1,8 @@
 """The ``minrnn`` command: ``train``, ``eval``, ``generate``, ``bench``, ``reproduce``, ``demo``.
 
 Every subcommand forwards its remaining arguments to a module's ``main(argv) -> int`` (imported lazily), so
-each task keeps its own ``--help``. Bad input ends with a one-line ``minrnn: error: ...`` and exit code 2
-(set MINRNN_DEBUG=1 for the traceback).
+each task keeps its own ``--help``. Bad input (and an OSError such as an unwritable ``--out``) ends with a
+one-line ``minrnn: error: ...`` and exit code 2 (set MINRNN_DEBUG=1 for the traceback).
 
 With ``MINRNN_CPU_MALLOC=keep``, training, evaluating, generating and reproducing keep freed CPU memory for
 reuse (:mod:`minrnn.cpu_memory`: faster large allocations, higher resident memory). Benchmarks decide for
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("minrnn: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as e:
+    except (ValueError, TypeError, OSError, FloatingPointError) as e:  # OSError: FileNotFoundError, ...
         if os.environ.get("MINRNN_DEBUG"):
             raise
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__

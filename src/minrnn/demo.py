@@ -72,6 +72,34 @@ def _train(mixer: str, args, out: Path) -> dict:
             "loadavg_end": _loadavg()}
 
 
+def _check_args(args) -> list[str]:
+    """Validate the options before anything is trained or written; return the mixers of ``--mixers``."""
+    from minrnn.devices import check_threads
+    from minrnn.models import MIXERS, BackboneConfig
+    from minrnn.train import TrainConfig
+
+    if args.threads is not None:
+        check_threads(args.threads, "--threads")
+    if args.steps <= 0:
+        raise ValueError(f"--steps must be a positive int, got {args.steps}")
+    if not 0 <= args.seed < 2**32:
+        raise ValueError(f"--seed must be an int in [0, 2**32), got {args.seed}")
+    mixers = [m.strip() for m in args.mixers.split(",") if m.strip()]
+    if not mixers:
+        raise ValueError(f"--mixers must name at least one mixer (comma-separated, from {', '.join(MIXERS)}), "
+                         f"got {args.mixers!r}")
+    unknown = [m for m in mixers if m not in MIXERS]
+    if unknown:
+        raise ValueError(f"--mixers: unknown mixer(s) {unknown}; expected names from {', '.join(MIXERS)}")
+    dups = sorted({m for m in mixers if mixers.count(m) > 1})
+    if dups:
+        raise ValueError(f"--mixers names {dups} more than once")
+    TrainConfig(**{**DEMO_TRAIN, "steps": args.steps, "seed": args.seed, "device": "cpu"})
+    for m in mixers:
+        BackboneConfig(**{**DEMO_MODEL, "mixer": m})
+    return mixers
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minrnn demo", description=__doc__.splitlines()[0])
     p.add_argument("--data", default="shakespeare", help="'shakespeare' or a UTF-8 text file")
@@ -84,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", help="append a markdown record of this run to this file")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    mixers = _check_args(args)
     if args.threads is None:
         args.threads = _default_threads()
     torch.set_num_threads(args.threads)
@@ -92,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or f"runs/demo-{stamp}")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    results = [_train(m.strip(), args, out) for m in args.mixers.split(",") if m.strip()]
+    results = [_train(m, args, out) for m in mixers]
     from minrnn.tasks import lm
 
     model, _, vocab = lm.load_run(out / results[0]["mixer"])

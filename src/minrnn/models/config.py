@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 
 MIXERS = ("mingru", "minlstm", "aaren", "gru", "lstm", "transformer", "mamba")
 NORMS = ("rmsnorm", "layernorm")
+
+
+def is_int(v) -> bool:
+    """An int that is not a bool (``True`` is an ``int`` in Python)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    """A finite int or float that is not a bool."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def require(ok: bool, name: str, expected: str, value) -> None:
+    """Raise ``ValueError("{name} must be {expected}, got {value!r}")`` unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
 def dataclass_from_dict(cls, d: dict, what: str):
@@ -51,23 +68,28 @@ class BackboneConfig:
     backend: str = "auto"
 
     def __post_init__(self):
-        if self.mixer not in MIXERS:
-            raise ValueError(f"mixer must be one of {MIXERS}, got {self.mixer!r}")
-        if self.norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        m = "model."
+        require(isinstance(self.mixer, str) and self.mixer in MIXERS, m + "mixer", f"one of {MIXERS}", self.mixer)
+        require(isinstance(self.norm, str) and self.norm in NORMS, m + "norm", f"one of {NORMS}", self.norm)
         for name in ("d_model", "n_layers", "num_heads"):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not isinstance(self.conv_kernel, int) or self.conv_kernel < 0:
-            raise ValueError(f"conv_kernel must be an int >= 0, got {self.conv_kernel!r}")
-        if not (isinstance(self.expansion, (int, float)) and self.expansion > 0):
-            raise ValueError(f"expansion must be > 0, got {self.expansion!r}")
-        if not (0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+            require(is_int(v) and v > 0, m + name, "a positive int", v)
+        require(is_int(self.conv_kernel) and self.conv_kernel >= 0, m + "conv_kernel", "an int >= 0",
+                self.conv_kernel)
+        require(is_number(self.expansion) and self.expansion > 0, m + "expansion", "a positive number",
+                self.expansion)
+        require(isinstance(self.mlp, bool), m + "mlp", "a bool (true or false)", self.mlp)
+        require(is_number(self.dropout) and 0 <= self.dropout < 1, m + "dropout", "a number in [0, 1)",
+                self.dropout)
+        require(isinstance(self.backend, str) and self.backend != "", m + "backend",
+                "a backend name ('auto', 'chunked', 'log_space', ...)", self.backend)
         if self.mixer in ("aaren", "transformer") and self.d_model % self.num_heads:
             raise ValueError(f"num_heads={self.num_heads} must divide d_model={self.d_model} "
                              f"for {self.mixer}")
+        if self.mixer == "mamba" and int(self.expansion * self.d_model) < 1:
+            raise ValueError(f"model.expansion={self.expansion!r} with d_model={self.d_model} gives mamba an inner "
+                             f"width of int(expansion * d_model) = {int(self.expansion * self.d_model)}; "
+                             f"it must be >= 1 (expansion >= {1 / self.d_model:.3g})")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -37,8 +37,18 @@ class Mamba(nn.Module):
                  dt_init_floor: float = 1e-4, conv_bias: bool = True, bias: bool = False,
                  use_kernel: bool = True):
         super().__init__()
+        for name, v in (("d_model", d_model), ("d_state", d_state), ("d_conv", d_conv)):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not (isinstance(expand, (int, float)) and not isinstance(expand, bool) and math.isfinite(expand)
+                and expand > 0):
+            raise ValueError(f"expand (the mixer's expansion) must be a positive number, got {expand!r}")
         self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
         self.d_inner = int(expand * d_model)
+        if self.d_inner < 1:
+            raise ValueError(f"expand (the mixer's expansion) = {expand!r} with d_model={d_model} gives an inner "
+                             f"width of int(expand * d_model) = {self.d_inner}; it must be >= 1 "
+                             f"(expand >= {1 / d_model:.3g})")
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
         self.use_kernel = use_kernel
         self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=bias)

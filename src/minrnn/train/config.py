@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass
 
-from minrnn.models.config import dataclass_from_dict
+from minrnn.models.config import dataclass_from_dict, is_int, is_number, require
 from minrnn.train.core import lr_factor
 
 
@@ -15,7 +17,7 @@ class TrainConfig:
 
     ``eval_every`` steps: evaluate on ``eval_batches`` fixed validation batches, log a metrics line and write
     a checkpoint. ``device``: "auto" (CUDA when available), "cpu" or "cuda".
-    ``amp``: bfloat16 autocast on CUDA.
+    ``amp``: bfloat16 autocast on CUDA. ``grad_clip`` <= 0 disables clipping. ``seed`` in [0, 2**32).
     """
 
     steps: int = 1000
@@ -36,18 +38,29 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
+        t = "train."
         for name in ("steps", "batch_size", "context", "eval_every", "eval_batches"):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be an int >= 0, got {self.warmup_steps!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
-        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+            require(is_int(v) and v > 0, t + name, "a positive int", v)
+        require(is_int(self.warmup_steps) and self.warmup_steps >= 0, t + "warmup_steps", "an int >= 0",
+                self.warmup_steps)
+        require(is_number(self.lr) and self.lr > 0, t + "lr", "a positive number", self.lr)
+        require(is_number(self.min_lr_ratio) and 0 <= self.min_lr_ratio <= 1, t + "min_lr_ratio",
+                "a number in [0, 1]", self.min_lr_ratio)
+        require(is_number(self.weight_decay) and self.weight_decay >= 0, t + "weight_decay", "a number >= 0",
+                self.weight_decay)
+        for name in ("beta1", "beta2"):
+            v = getattr(self, name)
+            require(is_number(v) and 0 <= v < 1, t + name, "a number in [0, 1)", v)
+        require(isinstance(self.grad_clip, (int, float)) and not isinstance(self.grad_clip, bool)
+                and not math.isnan(self.grad_clip), t + "grad_clip", "a number (<= 0 disables clipping)",
+                self.grad_clip)
+        require(is_int(self.seed) and 0 <= self.seed < 2**32, t + "seed", "an int in [0, 2**32)", self.seed)
+        require(isinstance(self.device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
+                t + "device", "'auto', 'cpu' or 'cuda[:N]'", self.device)
+        for name in ("amp", "progress"):
+            v = getattr(self, name)
+            require(isinstance(v, bool), t + name, "a bool (true or false)", v)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
