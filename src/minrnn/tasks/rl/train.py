@@ -37,7 +37,7 @@ class RLConfig:
     batch_size: int = 64
     lr: float = 1e-4
     weight_decay: float = 1e-4
-    warmup_steps: int = 1000
+    warmup_steps: int = 10_000  # Decision Transformer's experiment.py
     grad_clip: float = 0.25
     steps: int = 100_000
     rtg_scale: float = 1000.0
