@@ -4,7 +4,7 @@ Why: glibc serves allocations above its mmap threshold (dynamic, at most 32 MiB 
 ``mmap`` and returns them with ``munmap`` when freed, and trims the top of the heap back to the OS. Every
 training step then allocates its large activations and gradients anew, and the first write to each new page
 is a page fault (on a VM, an expensive one). Measured on the 2-core EPYC VM of this project
-(``minrnn bench ops --malloc default``, then ``keep``; B=16, T=4096, D=256, float32;
+(``minrnn bench ops --malloc keep``, then ``default``; B=16, T=4096, D=256, float32;
 benchmarks/results/README.md): one elementwise multiply 23.4 ms -> 3.9 ms; ``min_gru`` forward + backward
 106 ms -> 26.6 ms; a ``MinGRU`` layer forward + backward, projection included, 434 ms -> 337 ms.
 

@@ -11,6 +11,7 @@ accepts the inputs (device, dtype, whether gradients are needed).
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ _BUILTIN_MODULES = (
     "minrnn.ops.gated",
     "minrnn.ops.aaren",
 )
+_UNAVAILABLE: dict[str, str] = {}  # optional backend module -> why it did not load
 _OPTIONAL_MODULES = (
     "minrnn.ops.cpu_fused",
     "minrnn.ops.triton",
@@ -83,8 +85,12 @@ def _load() -> None:
     for mod in _OPTIONAL_MODULES:
         try:
             importlib.import_module(mod)
-        except ImportError:
-            pass
+        except ImportError as e:  # not installed: its backends are simply absent
+            _UNAVAILABLE[mod] = f"{type(e).__name__}: {e}"
+        except Exception as e:  # noqa: BLE001 - installed but broken (e.g. a triton/driver mismatch): say so once
+            _UNAVAILABLE[mod] = f"{type(e).__name__}: {e}"
+            warnings.warn(f"minrnn: {mod} failed to import, its backends are unavailable ({_UNAVAILABLE[mod]})",
+                          RuntimeWarning, stacklevel=3)
 
 
 def backends(op: str) -> list[str]:
@@ -102,7 +108,8 @@ def _candidates(op: str, name: str) -> list[Backend]:
     if name == "auto":
         return sorted(table.values(), key=lambda b: -b.priority)
     if name not in table:
-        raise ValueError(f"backend must be 'auto' or one of {sorted(table)} for {op}, got {name!r}")
+        why = "".join(f"; {mod} did not load ({err})" for mod, err in _UNAVAILABLE.items() if name in mod)
+        raise ValueError(f"backend must be 'auto' or one of {sorted(table)} for {op}, got {name!r}{why}")
     return [table[name]]
 
 

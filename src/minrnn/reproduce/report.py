@@ -122,10 +122,11 @@ CPU_ROWS = [
      "CPU, batch 8, hidden 64, T 64..2048, 1 thread; activation memory instead of CUDA peak"],
     ["selective copy", "T=4096, 16 tokens, expansion 6, 400k steps, lr 3e-4, batch 64",
      "T=64, 8 tokens, expansion 2, 500 steps, lr 3e-3, batch 32; 3 seeds; Mamba with expansion 1; plus "
-     "one seed per model trained 10x longer (5000 steps, `--where group=long`)"],
+     "runs trained 10x longer (5000 steps, `--where group=long`; the plan has one seed per model, the "
+     "committed results add seeds 1-2 with `--merge`)"],
     ["shakespeare", "d 384, 6 layers, context 256, 5000 steps",
-     "d 64, 2 layers, context 64, 600 steps, 3 seeds; plus one seed per model trained 5x longer (3000 "
-     "steps, `--where group=long`)"],
+     "d 64, 2 layers, context 64, 600 steps, 3 seeds; plus runs trained 5x longer (3000 steps, `--where "
+     "group=long`; one seed per model in the plan, seeds 1-2 added with `--merge`)"],
     ["formal languages", "d 256, batch 128, lr 3e-4, long training, eval lengths 40..256",
      "d 64, batch 32, lr 2e-3, 500 steps, eval at 40/80/160/256 (64 each), 3 seeds (Mamba's ran in their "
      "own lanes, `--where mixer=mamba`); xLSTM not implemented (paper number only)"],
@@ -155,9 +156,9 @@ MODEL_NOTES = "\n\n".join([
 
 CPU_NOTES = "\n\n".join([
     "## What the CPU scale changes (and cuts)",
-    "`--scale cpu` runs every experiment with one torch thread per run so that two experiments can share "
-    "a 2-core CPU; `--seeds 1` gives a quick version (about a third of the time). Differences from the "
-    "paper's configuration (`--scale gpu`, which is implemented but was not run here: no GPU was "
+    "The committed CPU runs used `--threads 1` so that two experiments could share a 2-core CPU (without "
+    "it torch picks its own thread count); `--seeds 1` gives a quick version (about a third of the time). "
+    "Differences from the paper's configuration (`--scale gpu`, which is implemented but was not run here: no GPU was "
     "available):",
     md_table(["experiment", "paper (`--scale gpu`)", "CPU scale (`--scale cpu`)"], CPU_ROWS),
     "So absolute numbers are not comparable with the paper; where the paper makes a relative claim "

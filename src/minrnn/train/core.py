@@ -1,5 +1,7 @@
-"""The pieces every training loop of minrnn shares: seeding, the learning-rate schedule and one optimizer
-step. The three loops built on them differ only in what they add around it:
+"""The pieces the training loops of minrnn share: one optimizer step (all three loops), the warmup + cosine
+learning-rate schedule (the LM and minRNN-task loops; the Aaren-paper loop keeps a constant rate) and seeding
+(the task loops; the LM loop seeds each process from seed and rank itself). The loops differ in what they add
+around them:
 
 - :func:`minrnn.train.fit`: language models; checkpoints, exact resume, metrics.jsonl, torchrun DDP.
 - :func:`minrnn.tasks.trainer.fit`: the minRNN-paper tasks; a fixed number of steps, periodic eval.

@@ -50,10 +50,20 @@ class LaunchConfig:
     lookback: bool = False
 
     def __post_init__(self):
+        for name in ("block_t", "block_d", "num_warps", "num_stages", "segment"):
+            v = getattr(self, name)
+            if not (type(v) is int or (v is None and name in ("num_stages", "segment"))):
+                raise TypeError(f"{name} must be an int{' or None' if name in ('num_stages', 'segment') else ''}, "
+                                f"got {v!r}")
+        if type(self.lookback) is not bool:
+            raise TypeError(f"lookback must be a bool, got {self.lookback!r}")
         for name in ("block_t", "block_d"):
             v = getattr(self, name)
             if v < 16 or v & (v - 1):
                 raise ValueError(f"{name} must be a power of two >= 16, got {v}")
+        if self.block_t * self.block_d > 2**20:  # triton.language's TRITON_MAX_TENSOR_NUMEL
+            raise ValueError(f"block_t * block_d must be at most 2**20 elements per program, got "
+                             f"{self.block_t} * {self.block_d}")
         if self.num_warps not in (1, 2, 4, 8, 16):
             raise ValueError(f"num_warps must be one of 1, 2, 4, 8, 16, got {self.num_warps}")
         if self.num_stages is not None and self.num_stages < 1:
@@ -126,14 +136,29 @@ def _pieces(N: int, T: int, L: int, device) -> tuple[torch.Tensor, int]:
 def _offsets(B: int, T: int, cu_seqlens: torch.Tensor | None, device) -> torch.Tensor:
     if cu_seqlens is not None:
         return cu_seqlens.contiguous()
-    return _batch_offsets(B, T, torch.device(device))
+    device = torch.device(device)
+    if device.type != "cuda":
+        return _batch_offsets(B, T, device, None)
+    if torch.cuda.is_current_stream_capturing():  # a cached tensor made during capture holds nothing until replay
+        return _make_offsets(B, T, device)
+    return _batch_offsets(B, T, device, torch.cuda.current_stream(device).cuda_stream)
+
+
+def _make_offsets(B: int, T: int, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode(False):  # a normal tensor even when first asked for under inference_mode
+        return torch.arange(B + 1, dtype=torch.int64, device=device) * T
 
 
 @functools.lru_cache(maxsize=64)
-def _batch_offsets(B: int, T: int, device: torch.device) -> torch.Tensor:
-    """[0, T, ..., B T] on ``device``, made once per shape (two kernel launches saved per call on a GPU; the
-    kernels only read it)."""
-    return torch.arange(B + 1, dtype=torch.int64, device=device) * T
+def _batch_offsets(B: int, T: int, device: torch.device, stream: int | None) -> torch.Tensor:
+    """[0, T, ..., B T] on ``device``, made once per shape and stream (two kernel launches saved per call on a
+    GPU; the kernels only read it; per stream, so its first use is ordered after the kernel that made it)."""
+    return _make_offsets(B, T, device)
+
+
+def _on(device: torch.device):
+    """Launch on the tensors' GPU: Triton launches on the current device, which need not be theirs."""
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
 
 
 class _GatedFn(torch.autograd.Function):
@@ -223,7 +248,8 @@ def gated(op: str):
         *inputs, h0 = args
         B, T, _ = inputs[0].shape
         uniform_T = T if cu_seqlens is None else 0
-        return _GatedFn.apply(mode, uniform_T, _offsets(B, T, cu_seqlens, h0.device), h0, *inputs)
+        with _on(h0.device):
+            return _GatedFn.apply(mode, uniform_T, _offsets(B, T, cu_seqlens, h0.device), h0, *inputs)
 
     fn.__name__ = f"{op}_triton"
     return fn
@@ -232,7 +258,8 @@ def gated(op: str):
 def _aaren_blocks(Dv: int) -> tuple[int, int, dict]:
     """(BLOCK_T, BLOCK_V, launch keywords) of the Aaren kernels: a program holds all Dv channels of its head, so
     the chunk shrinks as Dv grows. With 64-step chunks the sm_90 build spills from Dv = 64 on (416 bytes of
-    stack forward); BLOCK_T * BLOCK_V <= 1024 (and 8 warps from 128 channels) keeps registers without spills."""
+    stack forward); BLOCK_T * BLOCK_V <= 1024 (and 8 warps from 128 channels) cuts that to 8-48 bytes at
+    Dv >= 128 and none below (benchmarks/results/kernel_resources_sm90_*.md)."""
     bv = max(16, triton.next_power_of_2(Dv))
     bt = 32 if interpreting() else max(16, min(64, 1024 // bv))
     return bt, bv, {"num_warps": 4 if bv <= 64 else 8, "STAGES": 3}
@@ -330,5 +357,6 @@ def aaren(scores: torch.Tensor, values: torch.Tensor, state, cu_seqlens: torch.T
     if state is not None:
         acc = state[0].dtype
     m0, u0, w0 = state if state is not None else (None, None, None)
-    o, m, u, w = _AarenFn.apply(cu, acc, state is not None, scores, values, m0, u0, w0)
+    with _on(scores.device):
+        o, m, u, w = _AarenFn.apply(cu, acc, state is not None, scores, values, m0, u0, w0)
     return o, (m, u, w)
