@@ -32,7 +32,9 @@ def causal_depthwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
             y = y + bias
     else:
         y = F.conv1d(xx.transpose(1, 2), weight, bias, groups=C).transpose(1, 2)
-    return y, xx[:, xx.shape[1] - (K - 1):]
+    cache = xx[:, xx.shape[1] - (K - 1):]
+    # after a prefill, a view would keep the whole (B, T+K-1, C) input alive inside the O(1) state
+    return y, (cache.clone() if T > 1 else cache)
 
 
 class CausalDepthwiseConv(nn.Module):

@@ -57,14 +57,15 @@ def sample_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
                   top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """logits (B, V) -> token ids (B,). temperature 0 is greedy; top_k keeps the k best (0 or None: all);
     top_p in (0, 1] keeps the smallest set of tokens whose probability reaches p (nucleus sampling; 1 or None:
-    all)."""
+    all). Tokens tied with the k-th best logit are kept too, so top_k may keep more than k."""
     check_sampling(temperature, top_k, top_p)
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
         got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise ValueError(f"logits must be a tensor of shape (B, V), got {got}")
     if temperature == 0:
         return logits.argmax(-1)
-    logits = logits.float() / temperature
+    logits = logits.float()
+    logits = (logits - logits.max(-1, keepdim=True).values) / temperature  # max first: a tiny temperature is greedy
     if top_k is not None and top_k > 0:
         kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))

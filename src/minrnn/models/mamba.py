@@ -70,10 +70,15 @@ class Mamba(nn.Module):
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias)
 
     def _ssm_inputs(self, xc: torch.Tensor):
-        """xc (B,T,d_inner) -> dt (B,T,d_inner) (after softplus), Bm, Cm (B,T,N), A (d_inner,N)."""
+        """xc (B,T,d_inner) -> dt (B,T,d_inner) (after softplus), Bm, Cm (B,T,N), A (d_inner,N).
+
+        A is in the accumulation dtype (float32, or float64 for float64 inputs): the decays exp(dt A) sit close
+        to 1, and in bfloat16 they round to 1 or 0.996, a bias that builds up over a long sequence (as the
+        reference selective scan, the SSM is discretised in float32)."""
         dt, Bm, Cm = self.x_proj(xc).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(F.linear(dt, self.dt_proj.weight) + self.dt_proj.bias)
-        return dt, Bm, Cm, -torch.exp(self.A_log.to(xc.dtype))
+        acc = torch.float64 if xc.dtype == torch.float64 else torch.float32
+        return dt, Bm, Cm, -torch.exp(self.A_log.to(acc))
 
     def forward(self, x: torch.Tensor, state=None):
         if x.dim() != 3 or x.shape[-1] != self.d_model:
@@ -92,12 +97,13 @@ class Mamba(nn.Module):
                 z=None, delta_bias=None, delta_softplus=False, return_last_state=True)
             y = y.transpose(1, 2)
         else:
-            a = torch.exp(dt.unsqueeze(-1) * A)  # (B,T,d_inner,N)
-            b = (dt * xc).unsqueeze(-1) * Bm.unsqueeze(2)  # (B,T,d_inner,N)
+            acc = A.dtype
+            a = torch.exp(dt.to(acc).unsqueeze(-1) * A)  # (B,T,d_inner,N)
+            b = (dt * xc).to(acc).unsqueeze(-1) * Bm.to(acc).unsqueeze(2)  # (B,T,d_inner,N)
             h, h_last = linear_scan(a.flatten(2), b.flatten(2),
                                     None if h0 is None else h0.flatten(1))
             h = h.view(Bsz, T, self.d_inner, N)
-            y = torch.einsum("btdn,btn->btd", h, Cm) + self.D * xc
+            y = torch.einsum("btdn,btn->btd", h, Cm.to(acc)).to(xc.dtype) + self.D * xc
             h_last = h_last.view(Bsz, self.d_inner, N)
         y = y * F.silu(z)
         return self.out_proj(y), (conv_cache, h_last)
@@ -115,7 +121,7 @@ class Mamba(nn.Module):
         acc = torch.float64 if x_t.dtype == torch.float64 else torch.float32
         if h is None:
             h = torch.zeros(x_t.shape[0], self.d_inner, self.d_state, device=x_t.device, dtype=acc)
-        decay = torch.exp(dt.unsqueeze(-1) * A).to(acc)
+        decay = torch.exp(dt.to(acc).unsqueeze(-1) * A.to(acc))
         h = decay * h.to(acc) + ((dt * xc).unsqueeze(-1) * Bm.unsqueeze(1)).to(acc)
         y = torch.einsum("bdn,bn->bd", h.to(x_t.dtype), Cm) + self.D * xc
         y = y * F.silu(z)

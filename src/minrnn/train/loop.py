@@ -37,12 +37,14 @@ def resolve_device(name: str) -> torch.device:
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW; weight decay on matrices (dim >= 2) only, never on parameters marked ``_no_weight_decay``."""
+    """AdamW; weight decay on matrices (dim >= 2) only, never on parameters marked ``_no_weight_decay`` or named
+    ``A_log`` (Mamba's; the mark is an attribute that ``copy.deepcopy`` drops)."""
     decay, no_decay = [], []
-    for p in model.parameters():
+    for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (no_decay if p.dim() < 2 or getattr(p, "_no_weight_decay", False) else decay).append(p)
+        keep = p.dim() < 2 or getattr(p, "_no_weight_decay", False) or name.rsplit(".", 1)[-1] == "A_log"
+        (no_decay if keep else decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
