@@ -1,5 +1,7 @@
+
 """Tiny end-to-end runs of the task modules (a few steps) and the trainer."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -54,3 +56,18 @@ def test_former_config_name_still_works():
     from minrnn.tasks import trainer
 
     assert trainer.TrainConfig is TaskTrainConfig
+
+
+def test_a_diverged_evaluation_stops_both_task_loops():
+    """A NaN validation score never compares better, so it would silently keep (or restore) stale weights."""
+    from minrnn.tasks import fit as epoch_fit
+
+    model = nn.Linear(2, 1)
+    batch = torch.randn(4, 2)
+    with pytest.raises(FloatingPointError, match="eval val_loss is nan at step 2"):
+        fit(model, lambda s: batch, lambda m, b: (m(b).pow(2).mean(), 4),
+            TaskTrainConfig(steps=4, lr=0.01, eval_every=2, monitor="val_loss", progress=False),
+            eval_fn=lambda m: {"val_loss": float("nan")})
+    with pytest.raises(FloatingPointError, match="validation score is nan after epoch 0"):
+        epoch_fit.fit(model, lambda b: model(b).pow(2).mean(), lambda epoch: [batch], lambda: float("nan"),
+                      epoch_fit.FitConfig(epochs=3, patience=2))

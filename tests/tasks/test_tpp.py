@@ -37,6 +37,21 @@ def test_collate_layout():
     assert t.tau.shape == (1, 3) and not t.surv_mask.any()
 
 
+def test_without_a_window_the_first_event_only_starts_the_clock():
+    """No t_max (absolute timestamps, e.g. wikipedia): t_1 is a date, not a gap, so it is neither a target nor
+    an input value, nor part of the log-gap statistics."""
+    from minrnn.tasks.tpp.data import time_stats
+
+    toy = _toy()
+    data = TPPData([t + 1e6 for t in toy.times], toy.marks, None, None, 3)
+    b = collate(data, [0, 1], tau_floor=0.25)
+    torch.testing.assert_close(b.tau[0, :3], torch.tensor([0.25, 0.5, 2.0]))
+    assert b.event_mask[0].tolist() == [False, True, True, False] and not b.event_mask[1].any()
+    assert not b.surv_mask.any()
+    mean, std, floor, max_tau = time_stats(data)
+    assert max_tau == 2.0 and floor == 0.25 and abs(mean - np.log([0.5, 2.0]).mean()) < 1e-9
+
+
 @pytest.mark.parametrize("kind", ["aaren", "transformer"])
 def test_model_density_and_causality(kind):
     torch.manual_seed(0)

@@ -9,6 +9,7 @@ its own data layout. The optimizer step comes from :mod:`minrnn.train.core`, sha
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -66,6 +67,8 @@ def fit(model: nn.Module, loss_fn: Callable[[object], torch.Tensor],
         model.eval()
         with torch.no_grad():
             val = float(val_fn()) if val_fn is not None else -float(epoch)
+        if not math.isfinite(val):  # NaN never compares better: the untrained weights would come back silently
+            raise FloatingPointError(f"validation score is {val} after epoch {epoch}: training diverged")
         hist_train.append(total / max(n, 1))
         hist_val.append(val if val_fn is not None else None)
         if log:

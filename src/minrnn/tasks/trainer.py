@@ -21,6 +21,7 @@ Progress goes to a tqdm bar (loss, items/s, ETA).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -117,6 +118,8 @@ def fit(model: nn.Module, batch_fn: Callable[[int], Any], loss_fn: Callable[[nn.
     def record_eval(step: int) -> None:
         ev = _evaluate(model, eval_fn, step)
         res.evals.append(ev)
+        if cfg.monitor in ev and not math.isfinite(float(ev[cfg.monitor])):  # NaN would never compare better
+            raise FloatingPointError(f"eval {cfg.monitor} is {ev[cfg.monitor]} at step {step}: training diverged")
         better = res.best is None or (cfg.monitor in ev and sign * ev[cfg.monitor] < sign * res.best)
         if cfg.monitor and cfg.monitor in ev and better:
             res.best, res.best_step = ev[cfg.monitor], step

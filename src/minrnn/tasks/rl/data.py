@@ -9,8 +9,9 @@ act_dim),
 - :func:`load_minari`: a Minari dataset id (needs ``minari``).
 :func:`split_episodes` cuts at ``terminals | timeouts`` and adds the undiscounted return-to-go
 ``rtg_t = sum_{t' >= t} r_t'``. :class:`SegmentSampler` draws (rtg, state, action, timestep) windows of
-length ``K`` (whole windows inside one episode; episodes shorter than ``K`` are sampled from their start with
-length = the episode length truncated to the shortest allowed, see ``min_len``).
+length ``K``, each inside one episode; episodes shorter than ``K`` are left out (Decision Transformer pads
+and masks them instead: on hopper medium-replay this drops 233 of 845 episodes, 5.5% of the transitions,
+the short low-return ones).
 """
 
 from __future__ import annotations

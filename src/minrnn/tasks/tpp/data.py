@@ -8,6 +8,10 @@ mean number of events, as shchur/triangular-tpp stores it). Split 60/20/20 in fi
 Batches (see :func:`collate`) hold, for a sequence with events t_1 < ... < t_n and t_0 = 0:
     tau_i = t_i - t_{i-1} (i = 1..n), and tau_{n+1} = t_max - t_n (the survival gap) when t_max is known;
 position j = 0..n of the model input holds event j (j = 0: a start token) and predicts tau_{j+1} / mark_{j+1}.
+
+Without ``t_max`` (wikipedia, yelp_toronto: absolute timestamps, no observation window) t_1 is a date, not a
+gap: the first event only starts the clock, as in ifl-tpp (which predicts t_2..t_n given t_1). Its gap is
+set to 0 (the floor), it is input only (no time or mark target), and it is left out of :func:`time_stats`.
 """
 
 from __future__ import annotations
@@ -117,6 +121,8 @@ def collate(data: TPPData, idx, max_len: int | None = None, tau_floor: float = 0
     for b, (s, n) in enumerate(zip(seqs, ns)):
         tau[b, :n] = inter_times(s)[:n]
         ev[b, :n] = True
+        if data.t_max is None and n:  # no window: the first event starts the clock (module docstring)
+            tau[b, 0], ev[b, 0] = 0.0, False
         if data.t_max is not None and n == len(s):
             tau[b, n] = data.t_max - (s[n - 1] if n else 0.0)
             sv[b, n] = True
@@ -133,8 +139,10 @@ def collate(data: TPPData, idx, max_len: int | None = None, tau_floor: float = 0
 
 
 def time_stats(data: TPPData) -> tuple[float, float, float, float]:
-    """(mean, std) of log tau over train events, zero-gap floor (half the smallest positive gap), max tau."""
-    taus = np.concatenate([inter_times(s) for s in data.times if len(s)])
+    """(mean, std) of log tau over train events, zero-gap floor (half the smallest positive gap), max tau.
+    Without ``t_max`` the first event's "gap" (a timestamp) is left out."""
+    first = 1 if data.t_max is None else 0
+    taus = np.concatenate([inter_times(s)[first:] for s in data.times if len(s) > first])
     floor = 0.5 * float(taus[taus > 0].min())
     logt = np.log(np.maximum(taus, floor))
     return float(logt.mean()), float(logt.std() + 1e-6), floor, float(taus.max())
