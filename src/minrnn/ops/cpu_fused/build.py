@@ -8,7 +8,8 @@ later processes just load it.
 
 If there is no compiler or the build fails, :func:`library` returns None, a warning is issued once per
 process, and ``backend="auto"`` falls back to the pure-PyTorch ``chunked`` backend. Set
-``MINRNN_DISABLE_CPU_FUSED=1`` to skip the fused kernels altogether.
+``MINRNN_DISABLE_CPU_FUSED=1`` to skip the fused kernels altogether (then without a warning). A cached
+library another user built but this one cannot load is rebuilt in a private temporary folder.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -36,21 +38,24 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MINRNN_CACHE_DIR") or Path.home() / ".cache" / "minrnn")
 
 
-def _compiler() -> str | None:
+def _compiler() -> list[str] | None:
+    """The compiler command: ``$CXX`` (may carry arguments, e.g. "ccache g++"), else c++/g++/clang++."""
     cxx = os.environ.get("CXX")
     if cxx:
-        return cxx
+        return shlex.split(cxx)
     for name in ("c++", "g++", "clang++"):
         path = shutil.which(name)
         if path:
-            return path
+            return [path]
     return None
 
 
 def _cpu_id() -> str:
+    """What ``-march=native`` depends on: the CPU's feature list (x86 "flags", Arm "Features") and model."""
     try:
-        text = Path("/proc/cpuinfo").read_text()
-        return next((ln for ln in text.splitlines() if ln.startswith("flags")), "") + platform.machine()
+        keep = ("flags", "Features", "model name", "CPU part", "CPU implementer")
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return "\n".join(sorted({ln for ln in lines if ln.startswith(keep)})) + platform.machine()
     except OSError:
         return platform.machine() + platform.processor()
 
@@ -61,21 +66,42 @@ def _sources_bytes() -> bytes:
     return b"".join(f.name.encode() + b"\0" + f.read_bytes() for f in files)
 
 
-def _compile(cxx: str, out: Path) -> None:
-    """Compile to ``out``, trying the fast flag set first (native ISA, OpenMP), then plainer ones."""
-    attempts = [["-march=native", "-fopenmp"], ["-fopenmp"], []]
+_COMPILE_TIMEOUT_S = 300
+
+
+def _compile(cxx: list[str], out: Path) -> ctypes.CDLL:
+    """Build ``out`` and return it loaded, trying the fast flag set first (native ISA, OpenMP), then plainer
+    ones. Each candidate is loaded before it is moved into the cache, so a library that builds but cannot
+    load (e.g. an OpenMP runtime the loader cannot find) falls through to the next flag set instead of being
+    cached; the move is atomic, so concurrent builders never see a half-written file."""
+    attempts = [["-march=native", "-fopenmp"], ["-fopenmp"], ["-march=native"], []]
     errors = []
+    umask = os.umask(0)
+    os.umask(umask)
     for extra in attempts:
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
         os.close(fd)
-        cmd = [cxx, *_BASE_FLAGS, *extra, str(_SOURCE), "-o", tmp]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode == 0:
-            os.replace(tmp, out)  # atomic: concurrent builders never see a half-written library
-            return
-        os.unlink(tmp)
-        errors.append(f"{' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    raise RuntimeError("compiling the fused CPU kernels failed:\n" + "\n".join(errors))
+        cmd = [*cxx, *_BASE_FLAGS, *extra, str(_SOURCE), "-o", tmp]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_COMPILE_TIMEOUT_S)
+            if proc.returncode != 0:
+                errors.append(f"{' '.join(cmd)}: {_last_line(proc.stderr)}")
+                continue
+            os.chmod(tmp, 0o755 & ~umask)  # mkstemp made it 0600: other users of a shared cache must read it
+            lib = ctypes.CDLL(tmp)
+            os.replace(tmp, out)
+            return lib
+        except (OSError, subprocess.TimeoutExpired) as e:
+            errors.append(f"{' '.join(cmd)}: {type(e).__name__}: {e}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    raise RuntimeError("compiling the fused CPU kernels failed (" + " | ".join(errors) + ")")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][-300:] if lines else "no output"
 
 
 def library() -> ctypes.CDLL | None:
@@ -92,26 +118,39 @@ def library() -> ctypes.CDLL | None:
             if cxx is None:
                 raise RuntimeError("no C++ compiler found (set CXX or install g++/clang++)")
             key = hashlib.sha256(
-                _sources_bytes() + cxx.encode() + " ".join(_BASE_FLAGS).encode() + _cpu_id().encode()
+                _sources_bytes() + " ".join(cxx).encode() + " ".join(_BASE_FLAGS).encode() + _cpu_id().encode()
             ).hexdigest()[:16]
             folder = cache_dir() / "cpu_fused" / key
             path = folder / "libminrnn_cpu_fused.so"
-            if not path.exists():
-                folder.mkdir(parents=True, exist_ok=True)
+            lib = None
+            if path.exists():
+                try:
+                    lib = ctypes.CDLL(str(path))
+                except OSError:  # unreadable (another user's cache) or broken: build a private copy
+                    folder = Path(tempfile.mkdtemp(prefix="minrnn_cpu_fused_"))
+                    path = folder / "libminrnn_cpu_fused.so"
+            if lib is None:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise RuntimeError(f"cannot create the build cache {folder} ({e}); set MINRNN_CACHE_DIR "
+                                       "to a writable folder") from None
                 t0 = time.perf_counter()
-                _compile(cxx, path)
+                lib = _compile(cxx, path)
                 _state["build_seconds"] = time.perf_counter() - t0
-            _state["lib"] = _declare(ctypes.CDLL(str(path)))
+            _state["lib"] = _declare(lib)
             _state["path"] = path
         except (OSError, RuntimeError) as e:
             _state["error"] = str(e)
+        finally:
+            _state["tried"] = True  # before warning: under -W error the warning must not cause a rebuild
+        if _state["lib"] is None and os.environ.get("MINRNN_DISABLE_CPU_FUSED") != "1":
             warnings.warn(
-                f"minrnn: fused CPU kernels unavailable, using the pure-PyTorch 'chunked' backend "
-                f"instead ({str(e).splitlines()[0]})",
+                f"minrnn: fused CPU kernels unavailable, using the pure-PyTorch 'chunked' backend instead "
+                f"({_state['error']})",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        _state["tried"] = True
         return _state["lib"]
 
 
