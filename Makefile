@@ -34,7 +34,8 @@ lint: $(STAMP)
 # the outside kernels that `minrnn bench gpu` compares against, as wheels for the GPU machine (no internet
 # there): carry .whl and run `bash benchmarks/gpu/run.sh bench` (see that script)
 gpu-wheels: $(STAMP)
-	$(PY) -m pip download -q --no-deps -d .whl fla-core==0.6.0 accelerated-scan==0.3.1 mingru-pytorch
+	rm -rf .whl
+	$(PY) -m pip download -q --no-deps -d .whl fla-core==0.6.0 accelerated-scan==0.3.1 mingru-pytorch==0.2.1
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
