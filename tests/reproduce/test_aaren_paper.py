@@ -33,6 +33,10 @@ def test_report_from_json(tmp_path):
 def test_verdict():
     assert aaren_report.verdict((1.0, 0.1, 2), (1.05, 0.1, 2), False) == "on par"
     assert aaren_report.verdict((0.5, 0.0, 2), (0.9, 0.0, 2), True) == "Transformer better"
+    assert aaren_report.verdict((0.9, 0.0, 2), (0.5, 0.0, 2), True) == "Aaren better"  # symmetric
+    nan = float("nan")  # a NaN compares False everywhere: never a winner
+    assert aaren_report.verdict((nan, 0.0, 1), (5.0, 0.0, 1), False) == "–"
+    assert aaren_report.verdict((10.0, nan, 2), (5.0, 0.0, 2), True) == "–"
 
 
 def test_cli_params_only(tmp_path):
