@@ -90,6 +90,8 @@ def _run_task_of(run_dir: str | None, func: str, rest: list[str]) -> int:
         raise CLIError(f"corrupt run config {cfg_path}: {e}") from None
     if task not in TASKS:
         raise CLIError(f"{cfg_path} names unknown task {task!r}")
+    if task != "lm":  # the other tasks write a result JSON, not a model to evaluate or sample from
+        raise CLIError(f"{func} works on language-model runs (minrnn train lm); {run_dir} is a {task!r} run")
     return _load(f"minrnn.tasks.{task}", f"{func}_main")([run_dir, *rest])
 
 

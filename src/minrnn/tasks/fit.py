@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from minrnn.tasks.checks import check_ints
 from minrnn.train.core import optimizer_step
 
 
@@ -37,6 +38,7 @@ class FitConfig:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if not isinstance(self.batch_size, int) or self.batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
+        check_ints(self, non_negative=("max_steps", "patience"))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,9 +115,15 @@ def add_common_args(parser, *, d_model=64, nhead=4, ff=128, layers=2, epochs=10,
 
 
 def common_from_args(args) -> dict:
-    """The config fields that ``add_common_args`` defines, as a dict (encoder + fit + seed + data_dir)."""
-    if args.threads:
+    """The config fields that ``add_common_args`` defines, as a dict (encoder + fit + seed + data_dir); checks
+    --threads, --device and --out (before any training)."""
+    from minrnn.devices import check_device, check_threads
+    from minrnn.tasks.checks import check_out
+
+    if check_threads(args.threads, allow_zero=True):
         torch.set_num_threads(args.threads)
+    check_device(args.device)
+    check_out(args.out)
     return {
         "encoder": {"kind": args.kind, "d_model": args.d_model, "nhead": args.nhead,
                     "dim_feedforward": args.dim_feedforward, "layers": args.layers, "dropout": args.dropout,
@@ -128,11 +136,9 @@ def common_from_args(args) -> dict:
 
 def write_result(result: dict, out) -> None:
     """Print the result as JSON and write it to ``out`` when given."""
-    import json
-    from pathlib import Path
+    from minrnn.tasks.checks import check_out, to_json
 
-    text = json.dumps(result, indent=1, default=float)
+    text = to_json(result)
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text)
+        check_out(out).write_text(text)
     print(text)

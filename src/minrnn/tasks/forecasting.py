@@ -87,6 +87,10 @@ def run(config: ForecastingConfig | dict) -> dict:
     seed_everything(cfg.seed)
     t0 = time.perf_counter()
     data = load_splits(cfg.dataset, cfg.seq_len, cfg.data_dir)
+    for split in ("train", "val", "test"):
+        if n_windows(len(getattr(data, split)), cfg.seq_len, cfg.pred_len) == 0:
+            raise ValueError(f"the {split} split of {cfg.dataset} ({len(getattr(data, split))} rows) is shorter than "
+                             f"seq_len + pred_len = {cfg.seq_len} + {cfg.pred_len}: no window to evaluate")
     model = Forecaster(data.channels, cfg.pred_len, enc).to(cfg.device)
     tr, va, te = (torch.from_numpy(a).to(cfg.device) for a in (data.train, data.val, data.test))
     n_train = n_windows(len(data.train), cfg.seq_len, cfg.pred_len)

@@ -205,7 +205,8 @@ def generate_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="minrnn generate", description="Sample text from a trained lm run.")
     p.add_argument("run_dir")
     p.add_argument("--tokens", type=int, default=500, help="number of characters to generate")
-    p.add_argument("--prompt", default="\n")
+    p.add_argument("--prompt", default=None,
+                   help="text to continue (default: a newline, or the vocabulary's first character without one)")
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--top-k", type=int)
     p.add_argument("--top-p", type=float)
@@ -215,7 +216,11 @@ def generate_main(argv: list[str]) -> int:
     if args.tokens < 0:
         raise ValueError(f"--tokens must be >= 0, got {args.tokens}")
     model, _, vocab = load_run(args.run_dir, check_device(args.device))
-    prompt = vocab.encode(args.prompt or "\n")
+    text = args.prompt or ("\n" if "\n" in vocab.stoi else vocab.chars[0])
+    try:
+        prompt = vocab.encode(text)
+    except ValueError as e:
+        raise ValueError(f"--prompt: {e}") from None
     g = torch.Generator(device=args.device).manual_seed(args.seed)
     out = model.generate(prompt, args.tokens, temperature=args.temperature, top_k=args.top_k,
                          top_p=args.top_p, generator=g)

@@ -7,9 +7,9 @@ called, a one-line JSON summary is printed, and ``--out FILE`` receives the full
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
+
+from minrnn.tasks.checks import check_out, to_json
 
 
 def preset_main(argv: list[str] | None, *, prog: str, description: str, presets: dict[str, dict],
@@ -30,10 +30,11 @@ def preset_main(argv: list[str] | None, *, prog: str, description: str, presets:
         p.add_argument("--" + key.replace("_", "-"), dest=key, type=typ, default=None)
     p.add_argument("--out", default=None, help="write the result JSON here")
     a = p.parse_args(argv)
+    out = check_out(a.out)  # before training: a bad --out must not throw the run away
     config = dict(presets[a.scale])
     config.update({k: v for k, v in vars(a).items() if k not in ("scale", "out") and v is not None})
     result = run(config)
-    if a.out:
-        Path(a.out).write_text(json.dumps(result, indent=1))
-    print(json.dumps(summarize(result)))
+    if out:
+        out.write_text(to_json(result))
+    print(to_json(summarize(result), indent=None))
     return 0

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from minrnn.tasks.checks import check_ints
 from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
@@ -75,6 +76,11 @@ class SelectiveCopyConfig:
     seed: int = 0
     max_seconds: float = 0.0
     progress: bool = True
+
+    def __post_init__(self):
+        check_ints(self, positive=("seq_len", "n_tokens", "vocab", "n_layers", "d_model", "num_heads", "batch_size",
+                                   "eval_batches", "eval_batch_size"),
+                   non_negative=("steps", "eval_every", "conv_kernel", "seed"))
 
 
 PRESETS = {

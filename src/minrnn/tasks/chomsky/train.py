@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from minrnn.tasks.checks import check_ints
 from minrnn.tasks.chomsky.generators import IGNORE, TASKS, generate
 from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.trainer import TaskTrainConfig, fit
@@ -55,6 +56,9 @@ class ChomskyConfig:
     progress: bool = True
 
     def __post_init__(self):
+        check_ints(self, positive=("d_model", "n_layers", "num_heads", "batch_size", "eval_batch_size",
+                                   "eval_batches_per_length"),
+                   non_negative=("steps", "warmup_steps", "conv_kernel", "seed"))
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
         if not 1 <= self.train_min_len <= self.train_max_len:

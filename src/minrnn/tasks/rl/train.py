@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from minrnn.tasks.checks import check_ints
 from minrnn.tasks.preset_cli import preset_main
 from minrnn.tasks.rl.data import SegmentSampler, load_npz, split_episodes
 from minrnn.tasks.rl.evaluate import evaluate_policy, gym_available
@@ -48,6 +49,11 @@ class RLConfig:
     data_dir: str | None = None
     max_seconds: float = 0.0
     progress: bool = True
+
+    def __post_init__(self):
+        check_ints(self, positive=("d_model", "n_layers", "num_heads", "K", "batch_size", "eval_episodes",
+                                   "max_ep_steps"),
+                   non_negative=("steps", "warmup_steps", "seed"))
 
 
 PRESETS = {

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from minrnn.tasks.checks import check_ints
 from minrnn.tasks.encoders import EncoderConfig, count_parameters
 from minrnn.tasks.fit import FitConfig, add_common_args, common_from_args, fit, write_result
 from minrnn.tasks.tpp.data import TPP_DATASETS, TPPData, collate, load_tpp, time_stats
@@ -47,6 +48,9 @@ class TPPConfig:
             raise ValueError(f"dataset must be one of {TPP_DATASETS}, got {self.dataset!r}")
         if not isinstance(self.max_len, int) or self.max_len < 1:
             raise ValueError(f"max_len must be a positive int, got {self.max_len!r}")
+        check_ints(self, positive=("components",), non_negative=("max_train_seqs", "seed"))
+        if self.eval_max_len is not None:
+            check_ints(self, positive=("eval_max_len",))
 
 
 def _batches_of(data: TPPData, order, bs: int):
