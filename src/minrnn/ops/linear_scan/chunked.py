@@ -8,7 +8,9 @@ The sequence is cut into N chunks of length C (about sqrt(T) each).
 3. Every position is fixed up at once: h_t = h^loc_t + P_t * c_{n(t)}.
 
 That is C + N ~ 2 sqrt(T) vectorised steps instead of T, and only products and sums, so negative
-coefficients, negative states and gate values near 0 or 1 are all exact to rounding.
+coefficients, negative states and gate values near 0 or 1 are all exact to rounding. Coefficients with
+|a| > 1 are allowed, but a running product that overflows inside a chunk meets a zero carry as inf * 0 =
+NaN where the sequential scan stays finite: with such coefficients use ``reference`` or ``cpu_fused``.
 """
 
 from __future__ import annotations
@@ -59,4 +61,4 @@ def chunked_scan_forward(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chu
         carries[:, n] = carry
         carry = torch.addcmul(h_loc[:, n, -1], prod[:, n, -1], carry)
     out = torch.addcmul(h_loc, prod, carries.unsqueeze(2)).view(B, N * C, D)
-    return out[:, :T] if pad else out
+    return out[:, :T].contiguous() if pad else out  # contiguous, like every backend (and frees the padding)

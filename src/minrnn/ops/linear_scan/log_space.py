@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from minrnn.ops.linear_scan.autograd import scan_with_kernel
+
 
 def log_space_scan(log_a: torch.Tensor, b: torch.Tensor | None, h0: torch.Tensor,
                    log_b: torch.Tensor | None = None) -> torch.Tensor:
@@ -47,8 +49,12 @@ def log_space_scan(log_a: torch.Tensor, b: torch.Tensor | None, h0: torch.Tensor
 
 
 def linear_scan_log_space(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``linear_scan`` backend: requires every a_t > 0 (the log of a must exist)."""
+    """``linear_scan`` backend: requires every a_t > 0 (the log of a must exist).
+
+    The forward is the log-space scan; the backward is the exact reverse scan (``scan_with_kernel``), not
+    autograd through the logs: through log|b| the gradient of an input b_t = 0 (or below the smallest normal
+    float) would be 0 instead of dL/dh-scanned (0 * inf). min_gru/min_lstm's log-space path works on log b
+    directly and keeps the paper's autograd backward."""
     if bool((a <= 0).any()):
         raise ValueError("backend 'log_space' needs a > 0 everywhere (it takes log(a)); use 'chunked'")
-    h = log_space_scan(torch.log(a), b, h0)
-    return h, h[:, -1]
+    return scan_with_kernel(lambda a_, b_, h0_: log_space_scan(torch.log(a_), b_, h0_), a, b, h0)
