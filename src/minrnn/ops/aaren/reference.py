@@ -26,7 +26,7 @@ AarenState = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 def exp_diff(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """exp(x - m) for x <= m, and exactly 1 where x == m (also -inf == -inf, where x - m is NaN); the NaN
     never reaches the gradient, because the difference, not the exponential, is masked."""
-    return torch.exp(torch.where(x == m, torch.zeros_like(x), x - m))
+    return torch.exp(torch.where(x == m, 0.0, x - m))
 
 
 def aaren_step(s: torch.Tensor, v: torch.Tensor, state: AarenState | None) -> tuple[torch.Tensor, AarenState]:
