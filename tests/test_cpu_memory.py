@@ -89,3 +89,20 @@ def test_cli_applies_the_setting_for_training_commands(setting, expected):
         env["MINRNN_CPU_MALLOC"] = setting
     err = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stderr
     assert err.strip().splitlines()[-1] == expected
+
+
+def test_keep_falls_back_to_the_old_glibc_cap(monkeypatch):
+    """Some older glibc versions refuse an mmap threshold above 32 MiB: keep then applies 32 MiB."""
+    calls = []
+
+    def fake_mallopt(param, value):
+        calls.append((param, value))
+        return 0 if value > 32 << 20 else 1
+
+    monkeypatch.setattr(cpu_memory, "_applied", {})
+    monkeypatch.setattr(cpu_memory, "_mallopt", lambda: fake_mallopt)
+    assert cpu_memory.keep_freed_memory() is True and cpu_memory.current_mode() == "keep"
+    assert calls[-2:] == [(-3, 32 << 20), (-1, 32 << 20)]
+    monkeypatch.setattr(cpu_memory, "_applied", {})
+    monkeypatch.setattr(cpu_memory, "_mallopt", lambda: (lambda p, v: 0))
+    assert cpu_memory.configure("keep") == "default (glibc refused the setting)"

@@ -37,6 +37,7 @@ MODES = ("keep", "default")
 _M_TRIM_THRESHOLD = -1  # from glibc's <malloc.h>
 _M_MMAP_THRESHOLD = -3
 DEFAULT_THRESHOLD = 1 << 30  # blocks up to 1 GiB come from the heap
+_OLD_GLIBC_CAP = 32 << 20
 _applied: dict[str, int] = {}
 
 
@@ -61,20 +62,23 @@ def keep_freed_memory(threshold_bytes: int = DEFAULT_THRESHOLD) -> bool:
     """
     if not isinstance(threshold_bytes, int) or not 0 < threshold_bytes < 2**31:
         raise ValueError(f"threshold_bytes must be an int in (0, 2**31), got {threshold_bytes!r}")
-    if _applied.get("threshold") == threshold_bytes:
-        return True
+    if _applied.get("asked") == threshold_bytes:
+        return "threshold" in _applied
     mallopt = _mallopt()
     if mallopt is None:
         return False
-    ok = mallopt(_M_MMAP_THRESHOLD, threshold_bytes) == 1 and mallopt(_M_TRIM_THRESHOLD, threshold_bytes) == 1
-    if ok:
-        _applied["threshold"] = threshold_bytes
-    return ok
+    _applied.clear()
+    # some older glibc versions cap the mmap threshold at 32 MiB on 64-bit (HEAP_MAX_SIZE / 2): fall back to it
+    for value in dict.fromkeys((threshold_bytes, min(threshold_bytes, _OLD_GLIBC_CAP))):
+        if mallopt(_M_MMAP_THRESHOLD, value) == 1 and mallopt(_M_TRIM_THRESHOLD, value) == 1:
+            _applied.update(asked=threshold_bytes, threshold=value)
+            return True
+    return False
 
 
 def current_mode() -> str:
     """``"keep"`` when :func:`keep_freed_memory` was applied in this process, else ``"default"``."""
-    return "keep" if _applied else "default"
+    return "keep" if "threshold" in _applied else "default"
 
 
 def configure(mode: str | None = None) -> str:
@@ -90,5 +94,7 @@ def configure(mode: str | None = None) -> str:
     if mode not in MODES:
         raise ValueError(f"{source} must be one of {', '.join(MODES)}, got {mode!r}")
     if mode == "default":
-        return "keep (set earlier in this process)" if _applied else "default"
-    return "keep" if keep_freed_memory() else "default (not glibc)"
+        return "keep (set earlier in this process)" if "threshold" in _applied else "default"
+    if keep_freed_memory():
+        return "keep"
+    return "default (glibc refused the setting)" if _mallopt() is not None else "default (not glibc)"

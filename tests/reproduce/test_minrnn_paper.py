@@ -210,3 +210,10 @@ def test_chomsky_long_runs_get_their_own_table(tmp_path):
     assert "main runs -> 2500 steps: minLSTM 0.30 -> 0.80." in md
     only_long = _chomsky(dict(d, runs=runs[2:]), tmp_path)
     assert "**Longer training**" in only_long
+
+
+def test_where_with_limit_replaces_only_the_runs_it_reruns(tmp_path):
+    minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=2, overrides=TINY)  # mingru seeds 0, 1
+    again = minrnn_paper.run_experiment("selective_copy", "cpu", tmp_path, limit=1, overrides=TINY,
+                                        where={"mixer": "mingru"})  # reruns seed 0 only
+    assert sorted(r["config"]["seed"] for r in again["runs"]) == [0, 1]

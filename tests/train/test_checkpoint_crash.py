@@ -194,3 +194,35 @@ def test_save_refuses_to_replace_a_folder_with_other_files(tmp_path):
     save_checkpoint(d, m, {"task": "lm"}, {"optimizer": {}}, step=2)
     assert torch.load(d / ck.TRAINER, weights_only=False)["step"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "notes.txt"]
+
+
+def test_a_fresh_run_never_deletes_weights_or_user_files(tmp_path, text_file, tiny, no_plot):
+    """Only a checkpoint's own leftovers are cleared: weights saved without trainer state are a run, and a
+    folder with other files in it is refused, not emptied."""
+    common = _common(text_file, tiny, 2)
+    weights_only = tmp_path / "w"
+    assert lm.main([*common, "--out", str(weights_only)]) == 0
+    (weights_only / "checkpoint" / ck.TRAINER).unlink()
+    with pytest.raises(ValueError, match="already holds a run"):
+        lm.main([*common, "--out", str(weights_only)])
+    user = tmp_path / "u"
+    (user / "checkpoint").mkdir(parents=True)
+    (user / "checkpoint" / "notes.txt").write_text("mine")
+    with pytest.raises(ck.CheckpointError, match="notes.txt"):
+        lm.main([*common, "--out", str(user)])
+    assert (user / "checkpoint" / "notes.txt").read_text() == "mine"
+
+
+def test_load_run_retries_a_read_that_lost_the_swap_race(tmp_path, text_file, tiny, no_plot, monkeypatch):
+    assert lm.main([*_common(text_file, tiny, 2), "--out", str(tmp_path / "r")]) == 0
+    real, calls = lm._load_run, []
+
+    def flaky(d, device):
+        calls.append(1)
+        if len(calls) < 3:
+            raise FileNotFoundError("swapped away")
+        return real(d, device)
+
+    monkeypatch.setattr(lm, "_load_run", flaky)
+    model, cfg, vocab = lm.load_run(tmp_path / "r")
+    assert len(calls) == 3 and cfg["task"] == "lm"

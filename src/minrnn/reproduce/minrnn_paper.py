@@ -126,7 +126,7 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
     ``limit`` only if given; ``overrides`` replaces config keys that a config has (e.g. {"steps": 5}).
     Saves the JSON after every run. ``resume``: keep the runs already saved in that JSON (same scale) and
     run only the missing configs, so an interrupted reproduction continues where it stopped. With ``where``,
-    the saved runs that do not match it are kept too (only the selected configs are rerun).
+    only the saved runs of the configs about to run are replaced; every other saved run is kept.
     Returns None, saving nothing, when no planned config matches ``where``."""
     t0 = time.perf_counter()
     where = where or {}
@@ -145,8 +145,8 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
             result = saved
             t0 -= float(saved.get("wall_time_s", 0.0))
         else:  # --where without --resume: rerun the selected configs, keep every other saved run
-            kept = [r for r in saved["runs"] if not _matches({**r.get("config", {}), "group": r.get("group", "main")},
-                                                             where)]
+            to_run = [{k: v for k, v in c.items() if k != "group"} for c in configs]
+            kept = [r for r in saved["runs"] if not any(_done(c, [r]) for c in to_run)]
             result = {**saved, "runs": kept}
             t0 -= float(saved.get("wall_time_s", 0.0)) - sum(float(r.get("wall_time_s", 0.0))
                                                             for r in saved["runs"] if r not in kept)

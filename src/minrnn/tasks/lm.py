@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ from minrnn.devices import check_device, check_threads
 from minrnn.models import BackboneConfig, CausalLM, LMConfig
 from minrnn.tasks.overrides import apply_overrides, load_json_config
 from minrnn.train import TrainConfig, fit, load_weights, read_config
-from minrnn.train.checkpoint import find_checkpoint, leftovers
+from minrnn.train.checkpoint import CheckpointError, find_checkpoint, leftovers
 from minrnn.train.distributed import launch_rank
 from minrnn.train.loop import CKPT_DIR
 
@@ -118,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     main_rank = launch_rank() == 0  # under torchrun, only rank 0 prints
-    found = find_checkpoint(out / CKPT_DIR)  # only a complete checkpoint counts as a run
-    if found is not None and not args.resume:
+    found = find_checkpoint(out / CKPT_DIR)  # a complete checkpoint, or weights saved alone, count as a run
+    if (found is not None or (out / CKPT_DIR / "model.safetensors").exists()) and not args.resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     if found is None and args.resume:
         raise ValueError(f"--resume: no complete checkpoint in {out / CKPT_DIR}; run without --resume to start "
@@ -152,9 +153,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def load_run(run_dir: str | Path, device: str = "cpu"):
-    """(model, run_config, vocab) from a run directory (or its checkpoint/ folder)."""
-    d = Path(run_dir)
+def load_run(run_dir: str | Path, device: str = "cpu", attempts: int = 5):
+    """(model, run_config, vocab) from a run directory (or its checkpoint/ folder). A run that is training
+    swaps its checkpoint folder now and then; a read that loses that race is retried."""
+    for attempt in range(attempts):
+        try:
+            return _load_run(Path(run_dir), device)
+        except (CheckpointError, FileNotFoundError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _load_run(d: Path, device: str):
+    run_dir = d
     ckpt = find_checkpoint(d / CKPT_DIR, trainer=False) or (d / CKPT_DIR if (d / CKPT_DIR).is_dir() else d)
     cfg = read_config(ckpt)
     if cfg.get("task") != "lm":

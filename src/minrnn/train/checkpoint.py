@@ -119,7 +119,9 @@ def is_complete(d: Path, trainer: bool = True) -> bool:
 
 def find_checkpoint(ckpt_dir: Path, trainer: bool = True) -> Path | None:
     """The folder holding the newest complete checkpoint for ``ckpt_dir`` (itself or the committed but not
-    yet swapped-in ``.NAME.new``), or None. Read-only, so safe beside a run that is writing checkpoints."""
+    yet swapped-in ``.NAME.new``), or None. Read-only; a reader beside a run that is writing checkpoints can
+    still lose the race between finding a folder and opening its files (the writer swaps folders), so such a
+    reader retries (``minrnn.tasks.lm.load_run`` does)."""
     ckpt_dir = Path(ckpt_dir)
     for d in (_new(ckpt_dir), ckpt_dir):
         if is_complete(d, trainer):
@@ -147,8 +149,11 @@ def recover_checkpoint(ckpt_dir: Path) -> None:
 
 
 def clear_checkpoint(ckpt_dir: Path) -> None:
-    """Delete checkpoint ``ckpt_dir`` with its ``.new`` and garbage (to start a run afresh)."""
+    """Delete checkpoint ``ckpt_dir`` with its ``.new`` and garbage (to start a run afresh). Refuses (like
+    :func:`save_checkpoint`) when either folder holds files that are not part of a checkpoint."""
     ckpt_dir = Path(ckpt_dir)
+    _check_replaceable(ckpt_dir)
+    _check_replaceable(_new(ckpt_dir))
     for p in (ckpt_dir, _new(ckpt_dir)):
         if p.exists():
             _discard(ckpt_dir, p)
