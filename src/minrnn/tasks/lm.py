@@ -21,7 +21,7 @@ from minrnn.devices import check_device, check_threads
 from minrnn.models import BackboneConfig, CausalLM, LMConfig
 from minrnn.tasks.overrides import apply_overrides, load_json_config
 from minrnn.train import TrainConfig, fit, load_weights, read_config
-from minrnn.train.checkpoint import CheckpointError, find_checkpoint, leftovers
+from minrnn.train.checkpoint import CheckpointError, find_checkpoint, holds_run, leftovers
 from minrnn.train.distributed import launch_rank
 from minrnn.train.loop import CKPT_DIR
 
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     main_rank = launch_rank() == 0  # under torchrun, only rank 0 prints
-    found = find_checkpoint(out / CKPT_DIR)  # a complete checkpoint, or weights saved alone, count as a run
-    if (found is not None or (out / CKPT_DIR / "model.safetensors").exists()) and not args.resume:
+    found = find_checkpoint(out / CKPT_DIR)
+    if holds_run(out / CKPT_DIR) and not args.resume:  # checked before the data is read
         raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     if found is None and args.resume:
         raise ValueError(f"--resume: no complete checkpoint in {out / CKPT_DIR}; run without --resume to start "

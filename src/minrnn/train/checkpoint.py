@@ -129,6 +129,13 @@ def find_checkpoint(ckpt_dir: Path, trainer: bool = True) -> Path | None:
     return None
 
 
+def holds_run(ckpt_dir: Path) -> bool:
+    """Whether ``ckpt_dir`` holds a run that a fresh start must not overwrite: a complete checkpoint, or
+    weights saved without trainer state."""
+    ckpt_dir = Path(ckpt_dir)
+    return find_checkpoint(ckpt_dir) is not None or (ckpt_dir / WEIGHTS).exists()
+
+
 def leftovers(ckpt_dir: Path) -> list[Path]:
     """Everything on disk that belongs to checkpoint ``ckpt_dir``: the folder, ``.new`` and garbage."""
     ckpt_dir = Path(ckpt_dir)

@@ -139,7 +139,7 @@ def _prepare_checkpoint(ckpt: Path, out: Path, resume: bool, info: DistInfo) -> 
     (resume) or deletes the leftovers of a checkpoint that never completed (fresh start)."""
     barrier(info)  # every process is done reading the run folder before rank 0 changes it
     has_run = ck.find_checkpoint(ckpt) is not None
-    if (has_run or (ckpt / ck.WEIGHTS).exists()) and not resume:  # weights alone: a run saved without trainer state
+    if ck.holds_run(ckpt) and not resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     if resume and not has_run:
         raise ValueError(f"--resume: no complete checkpoint in {ckpt}; run without --resume to start afresh")
