@@ -124,30 +124,32 @@ def fit(model: nn.Module, batch_fn: Callable[[int], Any], loss_fn: Callable[[nn.
         if cfg.monitor and cfg.monitor in ev and better:
             res.best, res.best_step = ev[cfg.monitor], step
 
-    for step in range(cfg.steps):
-        batch = batch_fn(step)
-        loss, n = loss_fn(model, batch)
-        optimizer_step(model, opt, loss, cfg.grad_clip, f"step {step}")
-        sched.step()
-        items += int(n)
-        res.losses.append(float(loss.detach()))
-        res.steps_done = step + 1
+    try:
+        for step in range(cfg.steps):
+            batch = batch_fn(step)
+            loss, n = loss_fn(model, batch)
+            optimizer_step(model, opt, loss, cfg.grad_clip, f"step {step}")
+            sched.step()
+            items += int(n)
+            res.losses.append(float(loss.detach()))
+            res.steps_done = step + 1
+            if bar is not None:
+                el = time.perf_counter() - t0
+                bar.update(1)
+                bar.set_postfix(loss=f"{res.losses[-1]:.4f}", items_s=f"{items / max(el, 1e-9):.0f}",
+                                refresh=False)
+            if eval_fn is not None and cfg.eval_every > 0 and (step + 1) % cfg.eval_every == 0 \
+                    and step + 1 < cfg.steps:
+                record_eval(step + 1)
+            if cfg.max_seconds > 0 and time.perf_counter() - t0 > cfg.max_seconds and step + 1 < cfg.steps:
+                res.truncated = True
+                break
+        train_time = time.perf_counter() - t0
+        if eval_fn is not None and (not res.evals or res.evals[-1]["step"] != res.steps_done):
+            record_eval(res.steps_done)
+    finally:  # an error must not land on the progress bar's line
         if bar is not None:
-            el = time.perf_counter() - t0
-            bar.update(1)
-            bar.set_postfix(loss=f"{res.losses[-1]:.4f}", items_s=f"{items / max(el, 1e-9):.0f}",
-                            refresh=False)
-        if eval_fn is not None and cfg.eval_every > 0 and (step + 1) % cfg.eval_every == 0 \
-                and step + 1 < cfg.steps:
-            record_eval(step + 1)
-        if cfg.max_seconds > 0 and time.perf_counter() - t0 > cfg.max_seconds and step + 1 < cfg.steps:
-            res.truncated = True
-            break
-    train_time = time.perf_counter() - t0
-    if eval_fn is not None and (not res.evals or res.evals[-1]["step"] != res.steps_done):
-        record_eval(res.steps_done)
-    if bar is not None:
-        bar.close()
+            bar.close()
     res.wall_time_s = time.perf_counter() - t0
     res.items_per_s = items / max(train_time, 1e-9)
     res.final_loss = res.losses[-1] if res.losses else float("nan")
