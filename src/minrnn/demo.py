@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -54,8 +55,7 @@ def _train(mixer: str, args, out: Path) -> dict:
     from minrnn.tasks import lm
     from minrnn.train import read_metrics
 
-    cfg = {"model": {**DEMO_MODEL, "mixer": mixer}, "train": {**DEMO_TRAIN, "steps": args.steps,
-                                                              "seed": args.seed, "device": "cpu"}}
+    cfg = {"model": {**DEMO_MODEL, "mixer": mixer}, "train": _train_config(args)}
     cfg_file = out / f"{mixer}.json"
     cfg_file.write_text(json.dumps(cfg, indent=2))
     argv = ["--data", args.data, "--out", str(out / mixer), "--config", str(cfg_file)]
@@ -70,6 +70,12 @@ def _train(mixer: str, args, out: Path) -> dict:
     return {"mixer": mixer, "val_loss": last["val_loss"], "train_loss": last["train_loss"], "wall_s": wall,
             "train_s": last["elapsed_s"], "params": model.num_parameters(), "loadavg_start": load0,
             "loadavg_end": _loadavg()}
+
+
+def _train_config(args) -> dict:
+    """DEMO_TRAIN with the run's steps and seed; the warmup shrinks for short runs (at most a tenth of them)."""
+    warmup = min(DEMO_TRAIN["warmup_steps"], args.steps // 10)
+    return {**DEMO_TRAIN, "steps": args.steps, "warmup_steps": warmup, "seed": args.seed, "device": "cpu"}
 
 
 def _check_args(args) -> list[str]:
@@ -94,9 +100,15 @@ def _check_args(args) -> list[str]:
     dups = sorted({m for m in mixers if mixers.count(m) > 1})
     if dups:
         raise ValueError(f"--mixers names {dups} more than once")
-    TrainConfig(**{**DEMO_TRAIN, "steps": args.steps, "seed": args.seed, "device": "cpu"})
+    TrainConfig(**_train_config(args))
     for m in mixers:
         BackboneConfig(**{**DEMO_MODEL, "mixer": m})
+    if args.out:  # before anything trains: a reused --out would fail only after the first model's run
+        from minrnn.train.checkpoint import holds_run
+
+        taken = [m for m in mixers if holds_run(Path(args.out) / m / "checkpoint")]
+        if taken:
+            raise ValueError(f"--out {args.out} already holds demo runs of {', '.join(taken)}; choose another --out")
     return mixers
 
 
@@ -130,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     sample = vocab.decode(model.generate(vocab.encode(prompt), 300, temperature=0.8, generator=g))
     total = time.perf_counter() - t0
     width = max(len(r["mixer"]) for r in results)
-    lines = [f"{'model':<{width}}  params     val loss (nats/char)  train wall (s)",
-             *(f"{r['mixer']:<{width}}  {r['params']:<9,}  {r['val_loss']:<20.4f}  {r['wall_s']:.0f}"
-               for r in results)]
+    lines = [f"{'model':<{width}}  params     val loss (nats/char)  train (s)  wall (s)",
+             *(f"{r['mixer']:<{width}}  {r['params']:<9,}  {r['val_loss']:<20.4f}  {r['train_s']:<9.0f}  "
+               f"{r['wall_s']:.0f}" for r in results)]
     print("\n" + "\n".join(lines))
     print(f"\ntotal {total:.0f} s on {os.cpu_count()} CPU cores ({args.threads} torch threads), "
           f"loadavg now {_loadavg()}; runs in {out}")
@@ -143,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write_results(path: Path, args, argv, results, total, sample) -> None:
-    cmd = ("python scripts/demo.py " if argv is None else "minrnn demo ") + " ".join(
+    cmd = ("python scripts/demo.py " if argv is None else "minrnn demo ") + shlex.join(
         sys.argv[1:] if argv is None else argv)
     if os.environ.get("MINRNN_DATA_DIR"):
         cmd = f"MINRNN_DATA_DIR={os.environ['MINRNN_DATA_DIR']} {cmd}"
