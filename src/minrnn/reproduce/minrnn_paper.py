@@ -110,13 +110,13 @@ def _done(cfg: dict, runs: list[dict]) -> bool:
     return any(all(r.get("config", {}).get(k) == v for k, v in cfg.items()) for r in runs)
 
 
+_MISSING = object()
+
+
 def _matches(cfg: dict, where: dict) -> bool:
     """Whether a planned config (or a saved run's config plus its group) has the values of ``where``; a config
     without a plan group is in group "main", as in the reports."""
     return all((cfg.get(k, "main") if k == "group" else cfg.get(k, _MISSING)) == v for k, v in where.items())
-
-
-_MISSING = object()
 
 
 def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None,

@@ -32,13 +32,9 @@ class FitConfig:
     patience: int = 0           # 0 = no early stopping
 
     def __post_init__(self):
-        if not isinstance(self.epochs, int) or self.epochs < 0:
-            raise ValueError(f"epochs must be an int >= 0, got {self.epochs!r}")
+        check_ints(self, positive=("batch_size",), non_negative=("epochs", "max_steps", "patience"))
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
-        check_ints(self, non_negative=("max_steps", "patience"))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -46,9 +46,7 @@ class TPPConfig:
     def __post_init__(self):
         if self.dataset not in TPP_DATASETS:
             raise ValueError(f"dataset must be one of {TPP_DATASETS}, got {self.dataset!r}")
-        if not isinstance(self.max_len, int) or self.max_len < 1:
-            raise ValueError(f"max_len must be a positive int, got {self.max_len!r}")
-        check_ints(self, positive=("components",), non_negative=("max_train_seqs", "seed"))
+        check_ints(self, positive=("max_len", "components"), non_negative=("max_train_seqs", "seed"))
         if self.eval_max_len is not None:
             check_ints(self, positive=("eval_max_len",))
 
