@@ -89,3 +89,19 @@ def test_recorder_resume_ignores_where_the_data_was_found(tmp_path):
     again = Recorder(path, "z", "cpu", {}, resume=True)
     assert again.done({"dataset": "A", "seed": 0, "data_dir": "/somewhere/data"})
     assert not again.done({"dataset": "A", "seed": 1, "data_dir": "/somewhere/data"})
+
+
+def test_recorder_rerun_on_another_device_replaces_the_run_of_that_seed(tmp_path):
+    """One run per (config, seed): a `--resume --device cuda` rerun replaces the cpu run instead of being
+    averaged with it as if it were another seed."""
+    from minrnn.reproduce.aaren_paper import Recorder
+    path = tmp_path / "aaren_d.json"
+    rec = Recorder(path, "d", "cpu", {})
+    for seed in (0, 1):
+        rec.add({"kind": "aaren", "mse": 0.4, "config": {"dataset": "A", "seed": seed, "device": "cpu"}})
+    again = Recorder(path, "d", "cpu", {}, resume=True)
+    assert not again.done({"dataset": "A", "seed": 0, "device": "cuda"})
+    again.add({"kind": "aaren", "mse": 0.6, "config": {"dataset": "A", "seed": 0, "device": "cuda"}})
+    runs = json.loads(path.read_text())["runs"]
+    assert [(r["config"]["seed"], r["config"]["device"], r["mse"]) for r in runs] == [(1, "cpu", 0.4),
+                                                                                       (0, "cuda", 0.6)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from minrnn.cli import main as cli_main
 from minrnn.tasks.checks import check_out, to_json
@@ -72,3 +73,14 @@ def test_forecasting_horizon_longer_than_a_split(data_dir):
 
     with pytest.raises(ValueError, match="the val split of ETTh1 .* is shorter than seq_len \\+ pred_len"):
         run({"dataset": "ETTh1", "pred_len": 3000, "data_dir": data_dir, "fit": {"epochs": 1}})
+
+
+def test_patience_without_a_validation_split_is_refused():
+    from minrnn.tasks.classification import ClassificationConfig
+    from minrnn.tasks.fit import fit
+
+    model = torch.nn.Linear(1, 1)
+    with pytest.raises(ValueError, match="patience=1 needs a validation score"):
+        fit(model, lambda b: model(b).sum(), lambda e: [torch.ones(1, 1)], None, FitConfig(epochs=2, patience=1))
+    with pytest.raises(ValueError, match="fit.patience=2: classification keeps the last epoch"):
+        ClassificationConfig(fit={"epochs": 1, "patience": 2})

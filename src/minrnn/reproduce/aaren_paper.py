@@ -57,17 +57,28 @@ class Recorder:
                 self.doc["seeds"] = sorted(set(self.seeds) | set(old.get("seeds", [])))
                 self.previous_seconds = float(old.get("wall_seconds", 0.0))
 
+    @staticmethod
+    def _same(run: dict, cfg: dict, ignore: tuple[str, ...] = ()) -> bool:
+        """True when ``run``'s config has every key of ``cfg`` with the same value, ``NOT_IDENTITY`` and
+        ``ignore`` keys aside. A key that an older run's config lacks matches only its default
+        (``MISSING_DEFAULTS``, e.g. device="cpu")."""
+        rc = run.get("config")
+        return isinstance(rc, dict) and all(
+            rc[k] == v if k in rc else MISSING_DEFAULTS.get(k, object()) == v
+            for k, v in cfg.items() if k not in NOT_IDENTITY and k not in ignore)
+
     def done(self, cfg: dict) -> bool:
-        """True when a recorded run has every key of ``cfg`` with the same value (resume), ``NOT_IDENTITY``
-        keys aside. A key that an older run's config lacks matches only its default (``MISSING_DEFAULTS``,
-        e.g. device="cpu")."""
-        def same(rc: dict) -> bool:
-            return all(rc[k] == v if k in rc else MISSING_DEFAULTS.get(k, object()) == v
-                       for k, v in cfg.items() if k not in NOT_IDENTITY)
-        return any(isinstance(r.get("config"), dict) and same(r["config"]) for r in self.doc["runs"])
+        """True when a recorded run has the configuration ``cfg`` (resume)."""
+        return any(self._same(r, cfg) for r in self.doc["runs"])
 
     def add(self, result: dict) -> None:
+        """Record a run. It replaces a recorded run of the same configuration and seed that differs only in
+        the device (a rerun with ``--resume --device cuda``): the file holds one run per seed, so the report's
+        means and stds stay over seeds."""
         result = {k: v for k, v in result.items() if k != "config"} | {"config": result.get("config")}
+        cfg = result["config"]
+        if isinstance(cfg, dict):
+            self.doc["runs"] = [r for r in self.doc["runs"] if not self._same(r, cfg, ignore=("device",))]
         self.doc["runs"].append(result)
         self.flush()
 

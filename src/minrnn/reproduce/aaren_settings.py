@@ -75,8 +75,9 @@ REDUCTIONS = {
         "sequences; "
         "reddit first 400); test sequences evaluated in full except reddit (first 512 events) and "
         "wikipedia (256).",
-        "Forecasting: 3 epochs of at most 100 steps of batch 32 (<= 9,600 windows/epoch, a subset of the "
-        "train windows), validation on every 8th window; all horizons only for ETTh1, horizon 96 elsewhere.",
+        "Forecasting: 3 epochs of at most 100 steps of batch 32 (<= 3,200 windows per epoch, 9,600 in all, a "
+        "subset of the train windows), validation on every 8th window; all horizons only for ETTh1, horizon 96 "
+        "elsewhere.",
         "Classification: 30 epochs; UWaveGestureLibrary downsampled x2 in time (315 -> 158 steps).",
         "Streaming: N up to 65,536 tokens on CPU (not GPU), d_model=128, 2 layers, batch 1, 1 thread.",
     ],

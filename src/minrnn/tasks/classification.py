@@ -41,6 +41,10 @@ class ClassificationConfig:
             raise ValueError(f"dataset must be one of {UEA_DATASETS}, got {self.dataset!r}")
         if not isinstance(self.downsample, int) or self.downsample < 1:
             raise ValueError(f"downsample must be an int >= 1, got {self.downsample!r}")
+        if isinstance(self.fit, dict) and self.fit.get("patience"):  # before loading any data
+            raise ValueError(f"fit.patience={self.fit['patience']!r}: classification keeps the last epoch's "
+                             "weights (UEA sets have no validation split), so there is nothing to stop early on; "
+                             "use patience 0")
 
 
 class SequenceClassifier(nn.Module):

@@ -46,8 +46,11 @@ def fit(model: nn.Module, loss_fn: Callable[[object], torch.Tensor],
     """Train ``model`` in place; returns {"best_val", "epochs_run", "train_loss", "val", "train_seconds"}.
 
     loss_fn(batch) -> scalar loss; batches(epoch) -> iterable of batches; val_fn() -> float (lower is better),
-    or None to keep the final parameters (no model selection).
+    or None to keep the final parameters (no model selection; ``cfg.patience`` must then be 0).
     """
+    if val_fn is None and cfg.patience:
+        raise ValueError(f"patience={cfg.patience} needs a validation score to stop on, but this task has no "
+                         "validation split (val_fn is None): use patience=0")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     best, best_state, bad = float("inf"), copy.deepcopy(model.state_dict()), 0
     hist_train, hist_val = [], []
