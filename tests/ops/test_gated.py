@@ -127,3 +127,21 @@ def test_half_precision_inputs(op, dtype):
     h, h_last = fn(*(x.to(dtype) for x in xs), h0.to(dtype))
     assert h.dtype == dtype and h_last.dtype == torch.float32
     assert ((h.double() - want).abs() / (want.abs() + 1)).max() <= 1e-2
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("logit", [30.0, -30.0, 60.0])
+def test_min_gru_gate_gradient_at_saturated_logits_is_exact(dtype, logit):
+    """One step from h0: dh/dgate = sigmoid(gate) sigmoid(-gate) (g(c) - h0), computed in float64. A
+    sigmoid differentiated as y (1 - y) lost the 1 - y factor once sigmoid(gate) rounded to 1 (43% off in
+    float32 at 30). log_space (the paper's algorithm, a baseline) is left out."""
+    c, h0 = 1.0, -2.0
+    x = torch.tensor(logit, dtype=torch.float64)
+    want = torch.sigmoid(x) * torch.sigmoid(-x) * (c + 0.5 - h0)
+    for backend in [b for b in cpu_backends("min_gru") if b != "log_space"]:
+        gate = torch.full((1, 1, 1), logit, dtype=dtype, requires_grad=True)
+        h, _ = min_gru(gate, torch.full((1, 1, 1), c, dtype=dtype), torch.full((1, 1), h0, dtype=dtype),
+                       backend=backend)
+        h.sum().backward()
+        rel = (gate.grad.double().squeeze() / want - 1).abs().item()
+        assert rel < (1e-5 if dtype == torch.float32 else 1e-12), (backend, rel)

@@ -160,6 +160,25 @@ else:
         assert_close_list(got, want, dtype)
 
     @pytest.mark.parametrize("op", GATED)
+    def test_bf16_inputs_with_a_float64_state(op):
+        """The interpreter converts bfloat16 only to and from float32: with a float64 state the backend gets
+        float64 copies there (it reinterpreted the bits before); compiled kernels read bf16 natively."""
+        args = gated_inputs(op, 2, 9, 5, torch.float64, seed=4, device=DEV)
+        args = [a.to(torch.bfloat16) for a in args[:-1]] + [args[-1]]
+        assert_close_list(run_gated(op, "triton", args), run_gated(op, "reference", args), torch.bfloat16)
+
+    @pytest.mark.parametrize("B, D", [(0, 4), (2, 0)])
+    def test_segments_with_an_empty_batch(B, D):
+        from minrnn.ops.triton.ops import LaunchConfig, launch_config
+
+        x = torch.randn(B, 40, D, device=DEV, requires_grad=True)
+        h0 = torch.zeros(B, D, device=DEV, requires_grad=True)
+        with launch_config(LaunchConfig(block_t=16, block_d=16, segment=16)):
+            h, _ = F.min_gru(x, x, h0, backend="triton")
+            h.sum().backward()
+        assert x.grad.shape == x.shape and h0.grad.shape == h0.shape
+
+    @pytest.mark.parametrize("op", GATED)
     @pytest.mark.parametrize("cfg", [(16, 16, 2, None), (16, 64, 8, 1), (128, 16, 4, 2)])
     def test_launch_configs_give_the_same_result(op, cfg):
         """Every block shape the benchmark sweep may pick is correct (ragged ends in time and channels)."""
@@ -370,6 +389,38 @@ else:
         assert_close_list(
             run_aaren("triton", s, v, st, cu), run_aaren("reference", s, v, st, cu), torch.float64
         )
+
+    def _second_derivatives(fn, ins):
+        """d/d(ins) of |d(sum of squared outputs)/d(ins)|^2 (create_graph=True through the backend)."""
+        out = fn(*ins)
+        outs = [out[0], *out[1]] if isinstance(out[1], tuple) else list(out)
+        gs = torch.autograd.grad(sum((o.double() ** 2).sum() for o in outs), ins, create_graph=True)
+        return list(torch.autograd.grad(sum((g.double() ** 2).sum() for g in gs), ins))
+
+    @pytest.mark.parametrize("op", GATED)
+    @pytest.mark.parametrize("packed", [False, True])
+    def test_second_derivatives_match_reference(op, packed):
+        cu = torch.tensor([0, 3, 3, 9], device=DEV) if packed else None
+        args = gated_inputs(op, 1 if packed else 2, 9, 5, torch.float64, seed=3, device=DEV)
+        if packed:
+            args[-1] = torch.randn(3, 5, dtype=torch.float64, device=DEV)
+        ins = [a.requires_grad_() for a in args]
+        got, want = (_second_derivatives(lambda *x, be=be: getattr(F, op)(*x, backend=be, cu_seqlens=cu), ins)
+                     for be in ("triton", "reference"))
+        assert_close_list(got, want, torch.float64)
+
+    @pytest.mark.parametrize("with_state", [False, True])
+    def test_aaren_second_derivatives_match_reference(with_state):
+        s, v, st = aaren_inputs(2, 7, 2, 3, torch.float64, seed=5, with_state=with_state, device=DEV)
+        ins = [x.requires_grad_() for x in (s, v, *(st or ()))]
+        got, want = (_second_derivatives(lambda s_, v_, *st_, be=be: F.aaren(s_, v_, tuple(st_) or None, backend=be),
+                                         ins) for be in ("triton", "reference"))
+        assert_close_list(got, want, torch.float64)
+
+    def test_aaren_bf16_values_with_float64_scores():
+        s, v, st = aaren_inputs(1, 6, 1, 2, torch.float64, seed=6, device=DEV)
+        v = v.to(torch.bfloat16)
+        assert_close_list(run_aaren("triton", s, v, st), run_aaren("reference", s, v, st), torch.bfloat16)
 
     def test_aaren_bf16():
         s, v, st = aaren_inputs(2, 20, 2, 8, torch.bfloat16, seed=4, device=DEV)

@@ -56,9 +56,13 @@ class _ChunkLastDim(torch.autograd.Function):
         return tuple(x.chunk(n, dim=-1))
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, *grads: torch.Tensor | None):
-        if all(g is not None and g.dim() == 3 for g in grads) and grads[0].shape[-1] * len(grads) == ctx.shape[-1]:
+        # the buffer the chunks came from, when they are its adjacent chunks; not while autograd records this
+        # backward (second derivatives: the concatenation is differentiable) or torch.compile traces it
+        # (a traced view has no ``_base``)
+        if (not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+                and all(g is not None and g.dim() == 3 for g in grads)
+                and grads[0].shape[-1] * len(grads) == ctx.shape[-1]):
             src = grads[0]._base
             if (src is not None and src.shape == ctx.shape and src.is_contiguous()
                     and src.data_ptr() == grads[0].data_ptr() and are_adjacent_chunks(list(grads))):
@@ -73,6 +77,6 @@ def chunk_last_dim(x: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
     that are such chunks (the minGRU/minLSTM layers' projections). ``x``: (..., n * D)."""
     if x.shape[-1] % n != 0:
         raise ValueError(f"x must have a last dimension divisible by n={n}, got shape {tuple(x.shape)}")
-    if not x.requires_grad:
+    if not x.requires_grad or torch._C._functorch.is_functorch_wrapped_tensor(x):  # plain chunks under torch.func
         return tuple(x.chunk(n, dim=-1))
     return _ChunkLastDim.apply(x, n)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from minrnn.ops.higher_order import transformed
+
 OPS = ("linear_scan", "min_gru", "min_lstm", "aaren")
 
 # Modules imported lazily the first time a backend is resolved; each registers its backends on import.
@@ -27,6 +29,9 @@ _BUILTIN_MODULES = (
     "minrnn.ops.aaren",
 )
 _UNAVAILABLE: dict[str, str] = {}  # optional backend module -> why it did not load
+#: backend name -> a callable saying why that backend cannot run at all here ("" when it can), e.g. why the
+#: fused CPU kernels did not build; quoted when such a backend is asked for by name and refuses the inputs
+_NOT_AVAILABLE: dict[str, Callable[[], str]] = {}
 _OPTIONAL_MODULES = (
     "minrnn.ops.cpu_fused",
     "minrnn.ops.triton",
@@ -51,6 +56,8 @@ class Backend:
             are run once per sequence by :mod:`minrnn.functional`.
         native_half: ``fn`` takes float16/bfloat16 inputs as they are (accumulating in float32 inside)
             and returns outputs in the input dtype; other backends get float32 copies.
+        transforms: ``fn`` works under torch.func transforms (grad, vmap, ...); compiled kernels, which read
+            data pointers, do not, and ``auto`` skips them there.
     """
 
     op: str
@@ -60,6 +67,7 @@ class Backend:
     supports: Callable[..., bool] = _always
     varlen: bool = False
     native_half: bool = False
+    transforms: bool = True
 
 
 _REGISTRY: dict[str, dict[str, Backend]] = {op: {} for op in OPS}
@@ -68,11 +76,17 @@ _loaded = False
 
 def register(op: str, name: str, fn: Callable, *, priority: int = 0,
              supports: Callable[..., bool] | None = None, varlen: bool = False,
-             native_half: bool = False) -> None:
+             native_half: bool = False, transforms: bool = True) -> None:
     """Register ``fn`` as backend ``name`` of ``op`` (replacing one of the same name)."""
     if op not in _REGISTRY:
         raise ValueError(f"op must be one of {OPS}, got {op!r}")
-    _REGISTRY[op][name] = Backend(op, name, fn, priority, supports or _always, varlen, native_half)
+    _REGISTRY[op][name] = Backend(op, name, fn, priority, supports or _always, varlen, native_half, transforms)
+
+
+def explain_unavailable(name: str, why: Callable[[], str]) -> None:
+    """Register ``why() -> str``: why backend ``name`` cannot run at all here ("" when it can). The error for
+    a backend asked for by name that refuses the inputs then quotes it (e.g. why a compiler build failed)."""
+    _NOT_AVAILABLE[name] = why
 
 
 def _load() -> None:
@@ -116,14 +130,23 @@ def _candidates(op: str, name: str) -> list[Backend]:
 def _unsupported(op: str, name: str, tensors) -> Exception:
     if name == "auto":
         return RuntimeError(f"no backend of {op} supports these inputs")
+    if transformed(*tensors) and not _REGISTRY[op][name].transforms:
+        return ValueError(f"backend {name!r} of {op} is a compiled kernel and cannot run under torch.func "
+                          "transforms (grad, vmap, ...): use backend='auto' or 'chunked'")
     dev = next((t.device for t in tensors if t is not None), None)
-    return ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev})")
+    why = _NOT_AVAILABLE.get(name)
+    why = f"; {why()}" if why is not None and why() else ""
+    return ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev}){why}")
+
+
+def _usable(b: Backend, tensors) -> bool:
+    return (b.transforms or not transformed(*tensors)) and b.supports(*tensors)
 
 
 def resolve(op: str, name: str, *tensors: torch.Tensor | None) -> Backend:
     """Return the backend ``name`` of ``op``; ``"auto"`` picks the best one supporting ``tensors``."""
     for b in _candidates(op, name):
-        if b.supports(*tensors):
+        if _usable(b, tensors):
             return b
     raise _unsupported(op, name, tensors)
 
@@ -145,10 +168,10 @@ def select(op: str, name: str, raw: tuple, convert: Callable[[], tuple]) -> tupl
         return resolve(op, name, *args), args
     converted = None
     for b in _candidates(op, name):
-        if b.native_half and b.supports(*raw):
+        if b.native_half and _usable(b, raw):
             return b, raw
         if converted is None:
             converted = convert()
-        if b.supports(*converted):
+        if _usable(b, converted):
             return b, converted
     raise _unsupported(op, name, raw)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 _HALF = (torch.float16, torch.bfloat16)
+
+
+def is_int(v) -> bool:
+    """An int that is not a bool (``True`` is an ``int`` in Python)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    """A finite int or float that is not a bool."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def check_tensor(name: str, x, ndim: int, shape_desc: str) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch
 
 from minrnn.ops.cpu_fused.build import build_info, library
 from minrnn.ops.cpu_fused.ops import aaren, gated
-from minrnn.ops.registry import register
+from minrnn.ops.registry import explain_unavailable, register
 
 _DTYPES = (torch.float32, torch.float64)
 
@@ -28,8 +28,16 @@ def supports(*tensors: torch.Tensor | None) -> bool:
     return library() is not None
 
 
+def _why_unavailable() -> str:
+    if library() is not None:
+        return ""
+    error = " ".join(str(build_info()["error"]).split())
+    return f"the fused CPU kernels are unavailable: {error[:400]}{' ...' if len(error) > 400 else ''}"
+
+
 for _op in ("linear_scan", "min_gru", "min_lstm"):
-    register(_op, "cpu_fused", gated(_op), priority=10, supports=supports, varlen=True)
-register("aaren", "cpu_fused", aaren, priority=10, supports=supports, varlen=True)
+    register(_op, "cpu_fused", gated(_op), priority=10, supports=supports, varlen=True, transforms=False)
+register("aaren", "cpu_fused", aaren, priority=10, supports=supports, varlen=True, transforms=False)
+explain_unavailable("cpu_fused", _why_unavailable)
 
 __all__ = ["aaren", "build_info", "gated", "library", "supports"]

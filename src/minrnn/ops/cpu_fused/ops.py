@@ -17,9 +17,11 @@ import ctypes
 import torch
 
 from minrnn.ops.cpu_fused.build import library
+from minrnn.ops.higher_order import aaren_grads, gated_grads
 from minrnn.ops.layout import gradient_buffers, row_stride, rows_view
 
 _KERNELS = {"linear_scan": "scan", "min_gru": "gru", "min_lstm": "lstm"}
+_OPS = {k: op for op, k in _KERNELS.items()}
 
 
 def _ptrs(*tensors: torch.Tensor | None):
@@ -67,21 +69,28 @@ def _run_bwd(kernel: str, xs, h, h0, grad_h, grad_last, grads, grad_h0, cu) -> N
 
 
 class _GatedFn(torch.autograd.Function):
+    """The inputs are saved as given (a contiguous copy, when one is needed, is made again in backward), so
+    a backward that autograd records (second derivatives) can differentiate through them."""
+
     @staticmethod
     def forward(ctx, kernel: str, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
         xs = [rows_view(x) for x in inputs]
-        h0 = h0.contiguous()
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype)
         h_last = torch.empty_like(h0)
-        _run_fwd(kernel, xs, h0, h, h_last, cu)
+        _run_fwd(kernel, xs, h0.contiguous(), h, h_last, cu)
         ctx.kernel = kernel
-        ctx.save_for_backward(cu, h0, h, *xs)
+        ctx.save_for_backward(cu, h0, h, *inputs)
         return h, h_last
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_h: torch.Tensor, grad_last: torch.Tensor):
-        cu, h0, h, *xs = ctx.saved_tensors
+        cu, h0, h, *inputs = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiable gradients from the chunked backend
+            offs = cu.tolist() if inputs[0].shape[0] == 1 else None
+            grads = gated_grads(_OPS[ctx.kernel], inputs, h0, offs, grad_h, grad_last,
+                                (*ctx.needs_input_grad[3:], ctx.needs_input_grad[2]))
+            return (None, None, grads[-1], *grads[:-1])
+        xs, h0 = [rows_view(x) for x in inputs], h0.contiguous()
         grad_h = grad_h.contiguous()
         grad_last = grad_last.contiguous()
         grads = gradient_buffers(xs)
@@ -105,20 +114,21 @@ def gated(op: str):
 
 
 class _AarenFn(torch.autograd.Function):
+    """Inputs saved as given (contiguous copies, when needed, are made again in backward), as in _GatedFn."""
+
     @staticmethod
-    def forward(ctx, cu: torch.Tensor, has_state: bool, s: torch.Tensor, v: torch.Tensor, m0, u0, w0):
-        s, v = s.contiguous(), v.contiguous()
+    def forward(ctx, cu: torch.Tensor, has_state: bool, scores: torch.Tensor, values: torch.Tensor, m0, u0, w0):
+        s, v = scores.contiguous(), values.contiguous()
         _, L, H = s.shape
         N, Dv = cu.numel() - 1, v.shape[-1]
         o = torch.empty_like(v)
         m_all, u_all = torch.empty_like(s), torch.empty_like(s)
         mT, uT = s.new_empty(N, H), s.new_empty(N, H)
         wT = v.new_empty(N, H, Dv)
-        if has_state:
-            m0, u0, w0 = m0.contiguous(), u0.contiguous(), w0.contiguous()
+        st = (m0.contiguous(), u0.contiguous(), w0.contiguous()) if has_state else (None, None, None)
         library().mr_aaren_fwd(
             int(s.dtype == torch.float64),
-            _ptrs(s, v, m0, u0, w0, o, m_all, u_all, mT, uT, wT),
+            _ptrs(s, v, *st, o, m_all, u_all, mT, uT, wT),
             int(has_state),
             cu.data_ptr(),
             N,
@@ -127,13 +137,19 @@ class _AarenFn(torch.autograd.Function):
             _threads(v.numel()),
         )
         ctx.has_state = has_state
-        ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT, *((m0, u0, w0) if has_state else ()))
+        ctx.save_for_backward(cu, scores, values, o, m_all, u_all, mT, uT, wT,
+                              *((m0, u0, w0) if has_state else ()))
         return o, mT, uT, wT
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, go, gm, gu, gw):
         cu, s, v, o, m_all, u_all, mT, uT, wT, *st = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiable gradients from the chunked backend
+            state = tuple(st) if ctx.has_state else None
+            grads = aaren_grads(s, v, state, cu.tolist(), (go, gm, gu, gw), ctx.needs_input_grad[2:])
+            return None, None, *grads
+        s, v = s.contiguous(), v.contiguous()
+        st = [x.contiguous() for x in st]
         m0, u0, w0 = st if ctx.has_state else (None, None, None)
         go, gm, gu, gw = (x.contiguous() for x in (go, gm, gu, gw))
         ds, dv = torch.empty_like(s), torch.empty_like(v)

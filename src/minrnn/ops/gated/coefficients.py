@@ -35,8 +35,10 @@ def min_gru_log_coefficients(gate: torch.Tensor, candidate: torch.Tensor) -> tup
 
 
 def min_gru_coefficients(gate: torch.Tensor, candidate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(a, b) of minGRU, shapes (B, T, D)."""
-    return torch.sigmoid(-gate), torch.sigmoid(gate) * g(candidate)
+    """(a, b) of minGRU, shapes (B, T, D). The gates are exp(logsigmoid(.)), not sigmoid: same values, but
+    autograd then differentiates them as sigmoid(x) sigmoid(-x) instead of y (1 - y), which loses the factor
+    1 - y once sigmoid(x) rounds to 1 (a gate logit of 30 gave a gradient 43% off in float32)."""
+    return torch.exp(F.logsigmoid(-gate)), torch.exp(F.logsigmoid(gate)) * g(candidate)
 
 
 def min_lstm_log_coefficients(forget: torch.Tensor, input: torch.Tensor, candidate: torch.Tensor

@@ -10,6 +10,7 @@ so any forward kernel ``kernel(a, b, h0) -> h`` gives a full op: only a, h and h
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -25,19 +26,29 @@ def reverse_scan(kernel: ScanKernel, a: torch.Tensor, grad_h: torch.Tensor, grad
 
 
 class _ScanFn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, kernel: ScanKernel, a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor):
-        h = kernel(a.contiguous(), b.contiguous(), h0.contiguous())
-        ctx.kernel = kernel
-        ctx.save_for_backward(a, h, h0)
-        return h
+    """h = kernel(a, b, h0) with the reverse-scan backward. The backward is made of differentiable ops (its
+    reverse scan is this function again) when autograd records it (``create_graph=True``), so derivatives of
+    any order work; torch.func's vmap gets a generated rule (the kernel must then be plain torch ops)."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    def forward(kernel: ScanKernel, a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor):
+        return kernel(a.contiguous(), b.contiguous(), h0.contiguous())
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        kernel, a, _, h0 = inputs
+        ctx.kernel = kernel
+        ctx.save_for_backward(a, output, h0)
+
+    @staticmethod
     def backward(ctx, grad_h: torch.Tensor):
         a, h, h0 = ctx.saved_tensors
-        grad_h = grad_h.contiguous()
-        g = reverse_scan(ctx.kernel, a, grad_h, torch.zeros_like(h0))
+        kernel = ctx.kernel
+        if torch.is_grad_enabled():  # a graph of this backward is being recorded: keep it differentiable
+            kernel = functools.partial(_ScanFn.apply, ctx.kernel)
+        g = reverse_scan(kernel, a, grad_h.contiguous(), torch.zeros_like(h0))
         h_prev = torch.cat([h0.unsqueeze(1), h[:, :-1]], dim=1)
         grad_a = g * h_prev
         grad_h0 = a[:, 0] * g[:, 0]

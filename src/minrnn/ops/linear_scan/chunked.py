@@ -55,10 +55,8 @@ def chunked_scan_forward(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chu
         p = p * a_c
         h_loc[:, :, c] = h
         prod[:, :, c] = p
-    carries = torch.empty(B, N, D, dtype=a.dtype, device=a.device)
-    carry = h0
-    for n in range(N):
-        carries[:, n] = carry
-        carry = torch.addcmul(h_loc[:, n, -1], prod[:, n, -1], carry)
-    out = torch.addcmul(h_loc, prod, carries.unsqueeze(2)).view(B, N * C, D)
+    carries = [h0]  # a list, not writes into a new tensor: torch.func.vmap batches h0 but not torch.empty
+    for n in range(N - 1):
+        carries.append(torch.addcmul(h_loc[:, n, -1], prod[:, n, -1], carries[-1]))
+    out = torch.addcmul(h_loc, prod, torch.stack(carries, dim=1).unsqueeze(2)).view(B, N * C, D)
     return out[:, :T].contiguous() if pad else out  # contiguous, like every backend (and frees the padding)

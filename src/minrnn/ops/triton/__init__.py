@@ -24,12 +24,19 @@ _DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 def supports(*tensors: torch.Tensor | None) -> bool:
     """CUDA tensors (CPU tensors too under the interpreter) of a supported float dtype."""
     ts = [t for t in tensors if t is not None]
+    if interpreting():
+        # the interpreter converts bfloat16 only to and from float32 (others reinterpret the bits): bfloat16
+        # with float64 then goes in as float64 copies (``registry.select``); compiled kernels convert properly
+        dtypes = {t.dtype for t in ts}
+        if torch.bfloat16 in dtypes and torch.float64 in dtypes:
+            return False
     dev_ok = ("cuda", "cpu") if interpreting() else ("cuda",)
     return all(t.device.type in dev_ok and t.dtype in _DTYPES for t in ts)
 
 
 for _op in ("linear_scan", "min_gru", "min_lstm"):
-    register(_op, "triton", gated(_op), priority=20, supports=supports, varlen=True, native_half=True)
-register("aaren", "triton", aaren, priority=20, supports=supports, varlen=True, native_half=True)
+    register(_op, "triton", gated(_op), priority=20, supports=supports, varlen=True, native_half=True,
+             transforms=False)
+register("aaren", "triton", aaren, priority=20, supports=supports, varlen=True, native_half=True, transforms=False)
 
 __all__ = ["aaren", "gated", "interpreting", "supports"]

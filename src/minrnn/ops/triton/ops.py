@@ -3,8 +3,10 @@
 Inputs may be float16/bfloat16/float32/float64 (read as they are, accumulated in the dtype of h0 / the state:
 float32, or float64); outputs come back in the input dtype, final states in the accumulation dtype, input
 gradients in the input dtype. Saved for backward: the inputs, h and h0 (Aaren: also m_t, u_t per token
-and head). Sequences: a batch (B, T, ...) is the offsets [0, T, ..., BT] over the flattened rows; packed
-variable-length batches pass their own ``cu_seqlens``.
+and head). h is saved in the input dtype: a float16 state beyond float16's range (65504), which the float32
+state itself survives, gives inf gradients (use bfloat16 or float32 there). Sequences: a batch (B, T, ...)
+is the offsets [0, T, ..., BT] over the flattened rows; packed variable-length batches pass their own
+``cu_seqlens``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import triton
 
+from minrnn.ops.higher_order import aaren_grads, gated_grads
 from minrnn.ops.layout import gradient_buffers, row_stride, rows_view
 from minrnn.ops.triton.aaren_kernels import aaren_bwd_kernel, aaren_fwd_kernel
 from minrnn.ops.triton.gated_kernels import gated_bwd_kernel, gated_fwd_kernel
@@ -166,9 +169,9 @@ class _GatedFn(torch.autograd.Function):
     (B, T, D) batch), which lets ``LaunchConfig.segment`` or ``lookback`` split them."""
 
     @staticmethod
-    def forward(ctx, mode: int, T: int, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
+    def forward(ctx, mode: int, T: int, cu: torch.Tensor, h0_given: torch.Tensor, *inputs: torch.Tensor):
         xs = [rows_view(x) for x in inputs]
-        h0 = h0.contiguous()
+        h0 = h0_given.contiguous()
         N, D = h0.shape
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype, device=xs[0].device)
         bt, bd, cfg, opts = _launch(D)
@@ -194,13 +197,20 @@ class _GatedFn(torch.autograd.Function):
             h_last = torch.empty_like(h0)
             gated_fwd_kernel[(N, triton.cdiv(D, bd))](*args, h0, h, h_last, cu, D, *strides, **kw)
         ctx.mode, ctx.T = mode, T
-        ctx.save_for_backward(cu, h0, h, *xs)
+        # the inputs as given (contiguous copies are made again in backward), so that a recorded backward
+        # (second derivatives) can differentiate through them
+        ctx.save_for_backward(cu, h0_given, h, *inputs)
         return h, h_last
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_h: torch.Tensor, grad_last: torch.Tensor):
-        cu, h0, h, *xs = ctx.saved_tensors
+        cu, h0, h, *inputs = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiable gradients from the chunked backend
+            op = next(name for name, m in _MODES.items() if m == ctx.mode)
+            grads = gated_grads(op, inputs, h0, None if ctx.T > 0 else cu.tolist(), grad_h, grad_last,
+                                (*ctx.needs_input_grad[4:], ctx.needs_input_grad[3]))
+            return (None, None, None, grads[-1], *grads[:-1])
+        xs, h0 = [rows_view(x) for x in inputs], h0.contiguous()
         grad_h = grad_h.contiguous()
         grad_last = grad_last.to(h0.dtype).contiguous()
         N, D = h0.shape
@@ -236,7 +246,7 @@ class _GatedFn(torch.autograd.Function):
             xs[0], xs[1], x2, h, h0_in, grad_h, g_in, grads[0], grads[1], dx2, dh0_out, cu_in, D, *strides,
             row_stride(grads[0]), **kw,
         )
-        grad_h0 = dh0_out.view(N, -1, D)[:, 0].contiguous() if cu_in is not cu else dh0_out
+        grad_h0 = dh0_out.view(N, S, D)[:, 0].contiguous() if cu_in is not cu else dh0_out
         return (None, None, None, grad_h0, *grads)
 
 
@@ -267,8 +277,8 @@ def _aaren_blocks(Dv: int) -> tuple[int, int, dict]:
 
 class _AarenFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, cu, acc_dtype, has_state, s, v, m0, u0, w0):
-        s, v = s.contiguous(), v.contiguous()
+    def forward(ctx, cu, acc_dtype, has_state, scores, values, m0, u0, w0):
+        s, v = scores.contiguous(), values.contiguous()
         H, Dv = s.shape[-1], v.shape[-1]
         N = cu.numel() - 1
         o = torch.empty_like(v)
@@ -277,6 +287,7 @@ class _AarenFn(torch.autograd.Function):
         mT = torch.empty(N, H, dtype=acc_dtype, device=s.device)
         uT = torch.empty_like(mT)
         wT = torch.empty(N, H, Dv, dtype=acc_dtype, device=s.device)
+        given = (m0, u0, w0) if has_state else ()
         if has_state:
             m0, u0, w0 = m0.contiguous(), u0.contiguous(), w0.contiguous()
         else:
@@ -303,13 +314,19 @@ class _AarenFn(torch.autograd.Function):
             **opts,
         )
         ctx.has_state, ctx.blocks = has_state, (bt, bv, opts)
-        ctx.save_for_backward(cu, s, v, o, m_all, u_all, mT, uT, wT, m0, u0, w0)
+        # the inputs as given (contiguous copies are made again in backward), for a recorded backward
+        ctx.save_for_backward(cu, scores, values, o, m_all, u_all, mT, uT, wT, *given)
         return o, mT, uT, wT
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, go, gm, gu, gw):
-        cu, s, v, o, m_all, u_all, mT, uT, wT, m0, u0, w0 = ctx.saved_tensors
+        cu, s, v, o, m_all, u_all, mT, uT, wT, *given = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiable gradients from the chunked backend
+            offs = cu.tolist() if s.shape[0] == 1 else None
+            state = tuple(given) if ctx.has_state else None
+            return None, None, None, *aaren_grads(s, v, state, offs, (go, gm, gu, gw), ctx.needs_input_grad[3:])
+        s, v = s.contiguous(), v.contiguous()
+        m0, u0, w0 = (x.contiguous() for x in given) if ctx.has_state else (mT, mT, mT)  # never read then
         go, gm, gu, gw = (x.contiguous() for x in (go, gm.to(mT.dtype), gu.to(mT.dtype), gw.to(mT.dtype)))
         ds, dv = torch.empty_like(s), torch.empty_like(v)
         dm0, du0, dw0 = torch.empty_like(m0), torch.empty_like(u0), torch.empty_like(w0)

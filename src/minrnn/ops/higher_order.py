@@ -1,0 +1,72 @@
+"""Second and higher derivatives through the fused kernels, and torch.func transforms.
+
+The fused CPU and Triton kernels compute first derivatives only. When autograd records a graph of the
+backward itself (``create_graph=True``: gradient penalties, Hessian-vector products, MAML), their backward
+calls :func:`recompute_grads` instead: it recomputes the op from the saved inputs with the ``chunked``
+backend, whose autograd (:mod:`minrnn.ops.linear_scan.autograd`) is differentiable to any order, and
+differentiates that. Same values, a graph autograd can differentiate again; it costs the ``chunked`` backend's
+time, and is only taken when such a graph is asked for.
+
+torch.func transforms (``grad``, ``vmap``, ``jacrev``, ...) wrap tensors in a way the kernels cannot read
+(no data pointer): :func:`transformed` tells the registry to skip backends registered with
+``transforms=False`` there (``backend="auto"`` then takes ``chunked``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def transformed(*tensors: torch.Tensor | None) -> bool:
+    """True when any tensor is wrapped by a torch.func transform (grad, vmap, jvp, ...)."""
+    return any(t is not None and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+
+
+def _composite(op: str):
+    from minrnn.ops.registry import resolve
+
+    return resolve(op, "chunked").fn
+
+
+def _grads(outputs: Sequence[torch.Tensor], grad_outputs: Sequence[torch.Tensor | None],
+           inputs: Sequence[torch.Tensor | None], needs: Sequence[bool]) -> list[torch.Tensor | None]:
+    """d(sum <outputs, grad_outputs>)/d(inputs) with create_graph=True; None where not needed."""
+    wrt = [x for x, n in zip(inputs, needs) if n and x is not None]
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if g is not None and o.requires_grad]
+    if not wrt or not pairs:
+        return [None] * len(inputs)
+    got = iter(torch.autograd.grad([o for o, _ in pairs], wrt, [g for _, g in pairs], create_graph=True,
+                                   allow_unused=True))
+    return [next(got) if n and x is not None else None for x, n in zip(inputs, needs)]
+
+
+def gated_grads(op: str, inputs: Sequence[torch.Tensor], h0: torch.Tensor, offs: list[int] | None,
+                grad_h: torch.Tensor, grad_last: torch.Tensor, needs: Sequence[bool]) -> list[torch.Tensor | None]:
+    """Differentiable gradients of a gated op (linear_scan, min_gru, min_lstm) w.r.t. (*inputs, h0).
+
+    inputs: (B, T, D) each as the kernel got them (any float dtype); h0: (B, D) or (N, D), the accumulation
+    dtype; offs: N + 1 packed-sequence offsets for inputs (1, total_T, D), or None; needs: which of
+    (*inputs, h0) need a gradient."""
+    from minrnn.ops.varlen import run_per_sequence
+
+    fn = _composite(op)
+    with torch.enable_grad():
+        xs = [x.to(h0.dtype) for x in inputs]
+        h, h_last = fn(*xs, h0) if offs is None else run_per_sequence(fn, tuple(xs), h0, offs)
+        return _grads((h.to(grad_h.dtype), h_last), (grad_h, grad_last), (*inputs, h0), needs)
+
+
+def aaren_grads(scores: torch.Tensor, values: torch.Tensor, state, offs: list[int] | None,
+                grad_outputs: Sequence[torch.Tensor], needs: Sequence[bool]) -> list[torch.Tensor | None]:
+    """Differentiable gradients of ``aaren`` w.r.t. (scores, values, m0, u0, w0); ``state`` None or (m0, u0,
+    w0) in the accumulation dtype ``grad_outputs[1].dtype``; grad_outputs: of (out, m, u, w)."""
+    from minrnn.ops.varlen import aaren_per_sequence
+
+    fn, acc = _composite("aaren"), grad_outputs[1].dtype
+    with torch.enable_grad():
+        s, v = scores.to(acc), values.to(acc)
+        out, (m, u, w) = fn(s, v, state) if offs is None else aaren_per_sequence(fn, s, v, state, offs)
+        return _grads((out.to(grad_outputs[0].dtype), m, u, w), grad_outputs,
+                      (scores, values, *(state or (None, None, None))), needs)
