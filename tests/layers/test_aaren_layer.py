@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 import torch
@@ -111,3 +112,19 @@ def test_encoder_layer_stacks_in_nn_transformer_encoder(batch_first):
     assert torch.allclose(enc(src, mask=torch.ones(5, 5, dtype=torch.bool).triu(1)), plain)
     with pytest.raises(ValueError, match="src_mask must be None or the causal mask"):
         enc(src, mask=torch.zeros(5, 5).masked_fill(torch.eye(5, dtype=torch.bool), -torch.inf))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_encoder_layer_checks_src_in_the_callers_layout_and_takes_unbatched_input(batch_first):
+    layer = minrnn.AarenEncoderLayer(8, 2, 16, batch_first=batch_first, dropout=0.0)
+    layout = "(B, T, d_model)" if batch_first else "(T, B, d_model)"
+    with pytest.raises(ValueError, match=r"src must have last dimension d_model=8, got shape \(5, 3, 6\)"):
+        layer(torch.randn(5, 3, 6))
+    with pytest.raises(ValueError, match=f"src must have shape {re.escape(layout)} or unbatched"):
+        layer(torch.randn(5, 3, 2, 8))
+    x = torch.randn(5, 8)
+    batched = x.unsqueeze(0) if batch_first else x.unsqueeze(1)
+    want = layer(batched)
+    torch.testing.assert_close(layer(x), want[0] if batch_first else want[:, 0])
+    pad = torch.tensor([False, False, True, True, True])
+    assert torch.equal(layer(x, src_key_padding_mask=pad)[2:], torch.zeros(3, 8))

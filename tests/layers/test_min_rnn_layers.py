@@ -110,3 +110,28 @@ def test_step_returns_forwards_dtype_under_autocast(cls, expansion):
         y_t, _ = m.step(x[:, 0])
     assert y.dtype == y_t.dtype == torch.bfloat16
     assert torch.allclose(y_t.float(), y[:, 0].float(), atol=2e-2)
+
+
+def test_reset_parameters_after_meta_init():
+    """Deferred init (meta device, to_empty, reset_parameters) gives h0 = 0 and MinLSTM's forget bias."""
+    import minrnn
+
+    m = minrnn.MinLSTM(4, 4, learnable_init=True, forget_bias=3.0, device="meta").to_empty(device="cpu")
+    m.reset_parameters()
+    assert torch.equal(m.h0.detach(), torch.zeros(4))
+    assert (m.in_proj.bias[:4] > 2.0).all() and (m.in_proj.bias[4:].abs() <= 0.5).all()
+    g = minrnn.MinGRU(3, 5, expansion=2.0, learnable_init=True, device="meta").to_empty(device="cpu")
+    g.reset_parameters()
+    assert torch.equal(g.h0.detach(), torch.zeros(10)) and torch.isfinite(g.out_proj.weight).all()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(input_size=True, hidden_size=4), "input_size must be a positive int"),
+    (dict(input_size=3, hidden_size=4, expansion="2"), "expansion must be a positive number, got '2'"),
+    (dict(input_size=3, hidden_size=4, expansion=float("nan")), "expansion must be a positive number"),
+])
+def test_constructor_errors_name_the_argument(kwargs, match):
+    import minrnn
+
+    with pytest.raises(ValueError, match=match):
+        minrnn.MinGRU(**kwargs)

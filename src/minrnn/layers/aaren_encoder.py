@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from minrnn.layers.aaren import Aaren
+from minrnn.ops.validation import check_tensor
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
@@ -77,13 +78,33 @@ class AarenEncoderLayer(nn.Module):
         """x_t (B, d_model) -> (y_t (B, d_model), state): one token in O(1)."""
         return self._block(x_t, lambda x: self.self_attn.step(x, state))
 
+    def _batch_first(self, src: torch.Tensor) -> torch.Tensor:
+        """src as the caller's layout allows ((T, B, d), (B, T, d) with batch_first, or unbatched (T, d)),
+        checked, as a batch-first (B, T, d_model) tensor."""
+        layout = "(B, T, d_model)" if self.batch_first else "(T, B, d_model)"
+        if not isinstance(src, torch.Tensor) or src.dim() not in (2, 3):
+            check_tensor("src", src, 3, f"{layout} or unbatched (T, d_model)")  # raises with the shape
+        check_tensor("src", src, src.dim(), layout)
+        d = self.self_attn.d_model
+        if src.shape[-1] != d:
+            raise ValueError(f"src must have last dimension d_model={d}, got shape {tuple(src.shape)}")
+        if src.dim() == 2:
+            return src.unsqueeze(0)
+        return src if self.batch_first else src.transpose(0, 1)
+
     def forward(self, src: torch.Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
-        """src: (T, B, d_model), or (B, T, d_model) when batch_first. Returns a tensor of the same shape."""
-        x = src if self.batch_first else src.transpose(0, 1)
+        """src: (T, B, d_model), (B, T, d_model) when batch_first, or unbatched (T, d_model) with a (T,)
+        padding mask. Returns a tensor of the same shape."""
+        x = self._batch_first(src)
+        if x.shape[1] == 0:
+            raise ValueError(f"src must have at least one time step (T >= 1), got shape {tuple(src.shape)}")
         if src_mask is not None and not _is_causal_mask(src_mask, x.shape[1]):
             raise ValueError("src_mask must be None or the causal mask: Aaren is causal by construction and "
                              "takes no other attention mask")
         out, _ = self.forward_with_state(x)
         if src_key_padding_mask is not None:
-            out = out.masked_fill(src_key_padding_mask.unsqueeze(-1).to(torch.bool), 0.0)
+            pad = src_key_padding_mask.to(torch.bool).reshape(x.shape[:2])
+            out = out.masked_fill(pad.unsqueeze(-1), 0.0)
+        if src.dim() == 2:
+            return out[0]
         return out if self.batch_first else out.transpose(0, 1)

@@ -7,6 +7,7 @@ import torch
 from minrnn.functional import min_lstm
 from minrnn.layers.min_rnn_base import MinRNNBase
 from minrnn.ops.gated import min_lstm_coefficients
+from minrnn.ops.validation import is_number
 
 
 class MinLSTM(MinRNNBase):
@@ -24,13 +25,24 @@ class MinLSTM(MinRNNBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, expansion: float = 1.0,
                  learnable_init: bool = False, forget_bias: float = 0.0, backend: str = "auto",
                  device=None, dtype=None):
+        if not is_number(forget_bias):
+            raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
+        if forget_bias and not bias:
+            raise ValueError("forget_bias needs bias=True")
+        self.forget_bias = forget_bias
         super().__init__(input_size, hidden_size, bias=bias, expansion=expansion, learnable_init=learnable_init,
                          backend=backend, device=device, dtype=dtype)
-        if forget_bias:
-            if not bias:
-                raise ValueError("forget_bias needs bias=True")
+        self._add_forget_bias()
+
+    def _add_forget_bias(self) -> None:
+        if self.forget_bias:
             with torch.no_grad():
-                self.in_proj.bias[: self.inner_size] += forget_bias
+                self.in_proj.bias[: self.inner_size] += self.forget_bias
+
+    def reset_parameters(self) -> None:
+        """As :meth:`MinRNNBase.reset_parameters`, then ``forget_bias`` added to the forget-gate bias."""
+        super().reset_parameters()
+        self._add_forget_bias()
 
     def _scan(self, parts, h0):
         forget, input, candidate = parts

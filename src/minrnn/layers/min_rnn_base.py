@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from minrnn.ops.layout import chunk_last_dim
-from minrnn.ops.validation import check_tensor
+from minrnn.ops.validation import check_tensor, is_int, is_number
 
 
 class MinRNNBase(nn.Module):
@@ -22,10 +22,10 @@ class MinRNNBase(nn.Module):
                  learnable_init: bool = False, backend: str = "auto", device=None, dtype=None):
         super().__init__()
         for name, val in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(val, int) or val <= 0:
+            if not is_int(val) or val <= 0:
                 raise ValueError(f"{name} must be a positive int, got {val!r}")
-        if not expansion > 0:
-            raise ValueError(f"expansion must be > 0, got {expansion!r}")
+        if not is_number(expansion) or not expansion > 0:
+            raise ValueError(f"expansion must be a positive number, got {expansion!r}")
         fk = {"device": device, "dtype": dtype}
         self.input_size, self.hidden_size, self.expansion = input_size, hidden_size, expansion
         self.inner_size = max(1, round(hidden_size * expansion))
@@ -34,6 +34,17 @@ class MinRNNBase(nn.Module):
         self.out_proj = (nn.Linear(self.inner_size, hidden_size, bias=False, **fk)
                          if self.inner_size != hidden_size else None)
         self.h0 = nn.Parameter(torch.zeros(self.inner_size, **fk)) if learnable_init else None
+
+    def reset_parameters(self) -> None:
+        """Initialise the whole layer as a new one: the projections as ``nn.Linear`` does, h0 to zeros (e.g.
+        after building on the meta device and ``to_empty``; call it on this layer, after its children).
+        Construction does not call it (the projections initialise themselves), so a seed gives the same
+        weights as it always did."""
+        self.in_proj.reset_parameters()
+        if self.out_proj is not None:
+            self.out_proj.reset_parameters()
+        if self.h0 is not None:
+            nn.init.zeros_(self.h0)
 
     @property
     def state_size(self) -> int:

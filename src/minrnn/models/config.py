@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass
+
+from minrnn.ops.validation import is_int, is_number  # noqa: F401 - re-exported for the config modules
 
 MIXERS = ("mingru", "minlstm", "aaren", "gru", "lstm", "transformer", "mamba")
 NORMS = ("rmsnorm", "layernorm")
-
-
-def is_int(v) -> bool:
-    """An int that is not a bool (``True`` is an ``int`` in Python)."""
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def is_number(v) -> bool:
-    """A finite int or float that is not a bool."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def require(ok: bool, name: str, expected: str, value) -> None:
