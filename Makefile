@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q "torch>=2.3"
+	$(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q "torch>=2.4"
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q "gymnasium[mujoco]>=1.0" || echo "gymnasium/mujoco unavailable: RL rollouts will be skipped"
 	$(PY) -m pip install -q "triton>=3.0" || echo "triton unavailable: Triton kernel tests will be skipped"
@@ -38,4 +38,5 @@ gpu-wheels: $(STAMP)
 	$(PY) -m pip download -q --no-deps -d .whl fla-core==0.6.0 accelerated-scan==0.3.1 mingru-pytorch==0.2.1
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
