@@ -20,7 +20,10 @@ import torch
 
 
 def transformed(*tensors: torch.Tensor | None) -> bool:
-    """True when any tensor is wrapped by a torch.func transform (grad, vmap, jvp, ...)."""
+    """True when any tensor is wrapped by a torch.func transform (grad, vmap, jvp, ...). False while
+    torch.compile traces (dynamo cannot trace the check: it would break the graph there)."""
+    if torch.compiler.is_compiling():
+        return False
     return any(t is not None and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from minrnn.ops.higher_order import transformed
+
 
 def rows_view(x: torch.Tensor) -> torch.Tensor:
     """``x`` (B, T, D) itself when its rows are evenly spaced with unit channel stride, else a contiguous
@@ -77,6 +79,6 @@ def chunk_last_dim(x: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
     that are such chunks (the minGRU/minLSTM layers' projections). ``x``: (..., n * D)."""
     if x.shape[-1] % n != 0:
         raise ValueError(f"x must have a last dimension divisible by n={n}, got shape {tuple(x.shape)}")
-    if not x.requires_grad or torch._C._functorch.is_functorch_wrapped_tensor(x):  # plain chunks under torch.func
+    if not x.requires_grad or transformed(x):  # plain chunks under torch.func transforms
         return tuple(x.chunk(n, dim=-1))
     return _ChunkLastDim.apply(x, n)
