@@ -11,7 +11,8 @@ def test_preset_cli_runs_the_task_and_writes_json(tmp_path, capsys):
                        "--steps", "1", "--batch-size", "4", "--out", str(out)])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(summary) == {"accuracy", "normalized", "in_distribution_accuracy", "wall_time_s"}
+    assert set(summary) == {"accuracy", "normalized", "normalized_beyond_train", "in_distribution_accuracy",
+                            "wall_time_s"}
     full = json.loads(out.read_text())
     assert full["config"]["task"] == "even_pairs" and full["config"]["d_model"] == 8
 

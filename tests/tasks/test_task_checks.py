@@ -84,3 +84,27 @@ def test_patience_without_a_validation_split_is_refused():
         fit(model, lambda b: model(b).sum(), lambda e: [torch.ones(1, 1)], None, FitConfig(epochs=2, patience=1))
     with pytest.raises(ValueError, match="fit.patience=2: classification keeps the last epoch"):
         ClassificationConfig(fit={"epochs": 1, "patience": 2})
+
+
+@pytest.mark.parametrize("lengths, match", [([], "non-empty list"), ([40, 0], "positive ints"),
+                                            ("40", "non-empty list")])
+def test_chomsky_eval_lengths_checked_before_training(lengths, match):
+    with pytest.raises(ValueError, match=f"eval_lengths must be a {match}|eval_lengths must be a non-empty"):
+        ChomskyConfig(eval_lengths=lengths)
+
+
+def test_chomsky_eval_lengths_accept_numpy_ints():
+    import numpy as np
+
+    assert ChomskyConfig(eval_lengths=list(np.arange(41, 43))).eval_lengths == [41, 42]
+
+
+def test_chomsky_score_leaves_out_training_lengths():
+    from minrnn.tasks.chomsky.train import TASKS, normalized_beyond_train
+
+    chance = TASKS["parity_check"].chance
+    run = {"config": {"task": "parity_check", "train_max_len": 40}, "normalized": 0.5,
+           "per_length": {"40": 1.0, "80": chance, "160": chance}}
+    assert normalized_beyond_train(run) == 0.0
+    run["per_length"] = {"20": 1.0}
+    assert normalized_beyond_train(run) == 0.5

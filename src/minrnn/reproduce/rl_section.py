@@ -91,6 +91,11 @@ def rl_section(d: dict, out: Path) -> str:
         md_table(["dataset"] + [NAMES.get(m, m) for m in mixers], rows),
         rel,
         ("Rollouts skipped: " + "; ".join(sorted(skipped))) if skipped else "",
+        ("Evaluation seeds: these runs reset rollout i of seed s with env seed 100 + 1000 s + i, so seeds 1 "
+         "and 2 started their rollouts from the reset states of medium (seed 1) and expert-ish (seed 2) "
+         "training episodes 100.. (the generator used 1000 + i and 2000 + i); MuJoCo's reset noise is only "
+         "±0.005, so every start is close to the training starts anyway. New runs use 1,000,000 + 1000 s + i.")
+        if any("eval_env_seeds" not in r and "eval_skipped" not in r for r in d["runs"]) else "",
         "Machine-readable summary: `data/rl.json` = {\"datasets\": {\"<env>-<dataset>\": {\"<mixer>\": "
         "{\"mean\", \"std\" (over seeds), \"seeds\", \"per_seed\", \"episodes_per_seed\", "
         "\"episode_std\"}}}} (see `minrnn.reproduce.rl_section.rl_summary`).",

@@ -88,13 +88,20 @@ def run(config: RLConfig | dict) -> dict:
     ok, why = gym_available()
     if ok:
         target = cfg.target_scale * out["dataset_return_max"]
-        out.update(evaluate_policy(model, cfg.env, sampler, target, cfg.eval_episodes,
-                                   seed=100 + 1000 * cfg.seed, max_steps=cfg.max_ep_steps))
-        out["target_return"] = target
+        seed = EVAL_SEED_BASE + 1000 * cfg.seed
+        out.update(evaluate_policy(model, cfg.env, sampler, target, cfg.eval_episodes, seed=seed,
+                                   max_steps=cfg.max_ep_steps))
+        out["target_return"], out["eval_env_seeds"] = target, f"{seed} + episode"
     else:
         out["eval_skipped"] = why
     out["wall_time_s"] = time.perf_counter() - t0
     return out
+
+
+#: rollout episode i of training seed s resets the environment with seed EVAL_SEED_BASE + 1000 s + i: outside
+#: every range the local datasets' generator used (0, 1000+i, ..., 5000+i, 10000 + 100 j + i; rl/README.md),
+#: so no evaluation episode starts from a training episode's reset state
+EVAL_SEED_BASE = 1_000_000
 
 
 def main(argv: list[str] | None = None) -> int:
