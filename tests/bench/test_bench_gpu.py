@@ -54,6 +54,11 @@ def test_peak_bandwidth_lookup():
     assert gpu.peak_bandwidth("NVIDIA H200") == 4.8e12
     assert gpu.peak_bandwidth("Tesla T4") == 0.32e12
     assert gpu.peak_bandwidth("some new GPU") is None
+    # whole model names only: "L4" is not "L40", "A100" is not "RTX A1000", "H200" is not "GH200"
+    assert gpu.peak_bandwidth("NVIDIA L40") == 0.864e12
+    assert gpu.peak_bandwidth("NVIDIA RTX A1000 6GB Laptop GPU") is None
+    assert gpu.peak_bandwidth("NVIDIA GH200 480GB") is None
+    assert gpu.peak_bandwidth("NVIDIA A100-SXM4-40GB") == 1.555e12
 
 
 def test_bad_arguments_name_the_argument():

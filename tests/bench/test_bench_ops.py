@@ -18,6 +18,9 @@ def test_bench_ops_quick_writes_ratios(tmp_path, capsys):
     rows = list(csv.DictReader(lines))
     sections = {r["section"] for r in rows}
     assert sections == {"scan", "layer", "step"}
+    # explicit sizes win over --quick's (they were silently replaced); the rest come from --quick
+    assert {(r["B"], r["T"]) for r in rows if r["section"] != "step"} == {("4", "64")}
+    assert {r["T"] for r in rows if r["section"] == "step"} == {"64", "128"}
     scan = [r for r in rows if r["section"] == "scan"]
     assert scan[0]["case"].startswith("elementwise multiply") and float(scan[0]["x_multiply"]) == 1.0
     assert all(float(r["x_multiply_prealloc"]) > 0 for r in scan)
@@ -30,7 +33,7 @@ def test_bench_ops_quick_writes_ratios(tmp_path, capsys):
     assert "malloc: default" in table
     checked = {t for _, t, _, _ in targets.target_rows(targets.read_run(csv_files[0])[1])}
     assert {"min_gru fwd+bwd <= 10x multiply", "MinGRU layer <= 2x its projection",
-            "MinLSTM >= 20x faster than torch.nn.LSTM", "MinGRU.step() flat from 1024 to 4096 tokens"} <= checked
+            "MinLSTM >= 20x faster than torch.nn.LSTM", "MinGRU.step() flat from 64 to 128 tokens"} <= checked
 
 
 def _write(path, rows):
@@ -57,3 +60,11 @@ def test_targets_verdicts(tmp_path, D, gru_s, verdict):
     assert targets.main([str(tmp_path / "run.csv")]) == 0
     with pytest.raises(SystemExit, match="does not exist"):
         targets.main([str(tmp_path / "missing.csv")])
+
+
+@pytest.mark.parametrize("args", [["--steps", "0"], ["--threads", "-1"], ["--B", "-1"], ["--repeats", "0"],
+                                  ["--T", "64,0"], ["--D", "x"]])
+def test_bench_ops_rejects_bad_sizes_before_running(args, capsys):
+    with pytest.raises(SystemExit) as e:
+        ops.main(args)
+    assert e.value.code == 2 and "expected" in capsys.readouterr().err

@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import datetime as dt
 import importlib
+import re
 import sys
 from collections.abc import Callable, Iterator
 
@@ -42,7 +43,8 @@ import torch
 import minrnn.functional as MF
 from minrnn.bench.ops import _parse_ints, machine_info, time_it, write_results
 
-#: datasheet memory bandwidth in bytes/s by a substring of ``torch.cuda.get_device_name()`` (first match)
+#: datasheet memory bandwidth in bytes/s by a model name in ``torch.cuda.get_device_name()`` (first key found as
+#: whole words: "L4" does not match "NVIDIA L40", nor "A100" "RTX A1000")
 PEAK_BANDWIDTH = (
     ("H200", 4.8e12),
     ("H100 NVL", 3.9e12),
@@ -52,7 +54,9 @@ PEAK_BANDWIDTH = (
     ("A100 80GB PCIe", 1.935e12),
     ("A100", 1.555e12),
     ("L40S", 0.864e12),
+    ("L40", 0.864e12),
     ("L4", 0.3e12),
+    ("A10G", 0.6e12),
     ("A10", 0.6e12),
     ("T4", 0.32e12),
     ("RTX 4090", 1.008e12),
@@ -75,7 +79,8 @@ SHAPES = [(16, 2048, 256), (64, 4096, 128), (8, 4096, 2048), (4, 65536, 512)]
 
 def peak_bandwidth(name: str) -> float | None:
     """Datasheet bandwidth (bytes/s) of the GPU called ``name``, or None when unknown."""
-    return next((bw for key, bw in PEAK_BANDWIDTH if key in name), None)
+    return next((bw for key, bw in PEAK_BANDWIDTH
+                 if re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", name)), None)
 
 
 def _timer(device: str, repeats: int) -> Callable[[Callable[[], object]], float]:

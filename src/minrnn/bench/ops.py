@@ -12,7 +12,8 @@ Sections:
    and against ``torch.nn.GRU`` / ``torch.nn.LSTM`` of the same size.
 3. ``step``: per-token ``step()`` latency after 1k and 64k tokens of context (it should be flat).
 
-Every number is the median of ``--repeats`` timed runs after one warm-up. Results are printed and written as
+Every number is the median of ``--repeats`` timed runs after one warm-up (``--slow-repeats`` for the slow
+baselines: nn.GRU, nn.LSTM and the log-space scans). Results are printed and written as
 CSV and markdown into ``--out`` (default ``benchmarks/results``) with the command, machine and load.
 
     python -m minrnn.bench.ops --quick
@@ -215,12 +216,12 @@ def bench_layer(B: int, T: int, D: int, dtype, device: str, repeats: int, slow_r
     return rows
 
 
-def bench_step(D: int, contexts: list[int], steps: int, dtype, device: str) -> list[dict]:
+def bench_step(D: int, contexts: list[int], steps: int, dtype, device: str, repeats: int = 3) -> list[dict]:
     from minrnn.layers import Aaren
 
     torch.manual_seed(0)
     rows = []
-    layers = {"MinGRU": MinGRU(D, D), "MinLSTM": MinLSTM(D, D), "Aaren": Aaren(D, num_heads=4)}
+    layers = {"MinGRU": MinGRU(D, D), "MinLSTM": MinLSTM(D, D), "Aaren": Aaren(D, num_heads=4 if D % 4 == 0 else 1)}
     for name, layer in layers.items():
         layer = layer.to(device, dtype).eval()
         for ctx in contexts:
@@ -233,7 +234,7 @@ def bench_step(D: int, contexts: list[int], steps: int, dtype, device: str) -> l
                     for i in range(steps):
                         _, st = layer.step(xs[i], st)
 
-                t = time_it(run, 3, device) / steps
+                t = time_it(run, repeats, device) / steps
             rows.append(
                 {
                     "section": "step",
@@ -271,9 +272,30 @@ def _fmt_table(rows: list[dict]) -> str:
 
 def _parse_ints(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v]
+        values = [int(v) for v in text.split(",") if v]
     except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from e
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return values
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from e
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+#: sizes of a full run and of ``--quick``; a flag given on the command line wins over both
+_SIZES = {
+    "full": dict(B=16, T=[512, 1024, 2048, 4096], D=[64, 256], contexts=[1024, 65536], steps=200, repeats=7,
+                 slow_repeats=3),
+    "quick": dict(B=4, T=[256, 512], D=[64], contexts=[1024, 4096], steps=50, repeats=3, slow_repeats=1),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,21 +305,29 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--sections", default="scan,layer,step", help="comma-separated: scan, layer, step")
-    p.add_argument("--B", type=int, default=16, help="batch size (default 16)")
-    p.add_argument("--T", type=_parse_ints, default=[512, 1024, 2048, 4096], help="sequence lengths")
-    p.add_argument("--D", type=_parse_ints, default=[64, 256], help="widths")
-    p.add_argument("--contexts", type=_parse_ints, default=[1024, 65536], help="step(): context lengths")
-    p.add_argument("--steps", type=int, default=200, help="step(): tokens timed per measurement")
-    p.add_argument("--repeats", type=int, default=7, help="timed runs per case (median)")
-    p.add_argument("--slow-repeats", type=int, default=3, help="timed runs of the slow baselines")
+    def sizes(key: str) -> str:
+        full, quick = _SIZES["full"][key], _SIZES["quick"][key]
+        show = (lambda v: ",".join(map(str, v))) if isinstance(full, list) else str
+        return f"(default {show(full)}; --quick: {show(quick)})"
+
+    p.add_argument("--B", type=_positive, default=None, help=f"batch size {sizes('B')}")
+    p.add_argument("--T", type=_parse_ints, default=None, help=f"sequence lengths {sizes('T')}")
+    p.add_argument("--D", type=_parse_ints, default=None, help=f"widths {sizes('D')}")
+    p.add_argument("--contexts", type=_parse_ints, default=None, help=f"step(): context lengths {sizes('contexts')}")
+    p.add_argument("--steps", type=_positive, default=None,
+                   help=f"step(): tokens timed per measurement {sizes('steps')}")
+    p.add_argument("--repeats", type=_positive, default=None, help=f"timed runs per case (median) {sizes('repeats')}")
+    p.add_argument("--slow-repeats", type=_positive, default=None,
+                   help=f"timed runs of the slow baselines {sizes('slow_repeats')}")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16", "float16"])
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--threads", type=_positive, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--malloc", choices=MODES, default=None,
                    help="keep: freed memory stays in the heap, so reuse costs no page faults (minrnn.cpu_memory); "
                         "default: glibc's own policy (default: $MINRNN_CPU_MALLOC, else default)")
     p.add_argument("--out", default="benchmarks/results", help="folder for the CSV and markdown results")
-    p.add_argument("--quick", action="store_true", help="small sizes for a smoke run (B=4, T=256,512, D=64)")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes for a smoke run (the sizes you do not give; see each size's --quick value)")
     return p
 
 
@@ -307,16 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     bad = [s for s in sections if s not in ("scan", "layer", "step")]
     if bad:
         raise SystemExit(f"--sections: unknown {bad}; choose from scan, layer, step")
-    if args.quick:
-        args.B, args.T, args.D, args.contexts, args.steps, args.repeats = (
-            4,
-            [256, 512],
-            [64],
-            [1024, 4096],
-            50,
-            3,
-        )
-        args.slow_repeats = 1
+    for key, value in _SIZES["quick" if args.quick else "full"].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.threads:
         torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
@@ -339,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             write_results(rows, info, command, name, stamp, args, final=False)
     if "step" in sections:
         for D in args.D:
-            rows += bench_step(D, args.contexts, args.steps, dtype, args.device)
+            rows += bench_step(D, args.contexts, args.steps, dtype, args.device, args.repeats)
         print(_fmt_table([r for r in rows if r["section"] == "step"]), flush=True)
     write_results(rows, info, command, name, stamp, args, final=True)
     return 0

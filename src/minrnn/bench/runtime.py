@@ -180,19 +180,28 @@ def plot(rows: list[dict], path: str | Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: ``minrnn bench runtime [--scale cpu|gpu] [--models ...] [--lengths ...] --out-dir DIR``."""
+    """CLI: ``minrnn bench runtime [--scale cpu|gpu] [--models ...] [--lengths ...] [--threads N] --out-dir DIR``."""
     p = argparse.ArgumentParser(prog="minrnn bench runtime", description=__doc__.splitlines()[0])
     p.add_argument("--scale", choices=sorted(PRESETS), default="cpu")
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     p.add_argument("--batch", type=int)
     p.add_argument("--hidden", type=int)
     p.add_argument("--lengths", type=int, nargs="+")
-    p.add_argument("--repeats", type=int)
+    p.add_argument("--repeats", type=int, help="timed steps per (model, T) (median)")
+    p.add_argument("--warmup", type=int, help="untimed steps before them")
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave as is)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--out-dir", default="bench_out")
     a = p.parse_args(argv)
+    for k, low in (("batch", 1), ("hidden", 1), ("repeats", 1), ("warmup", 0), ("threads", 0)):
+        if getattr(a, k) is not None and getattr(a, k) < low:
+            p.error(f"--{k} must be >= {low}, got {getattr(a, k)}")
+    if a.lengths is not None and min(a.lengths) < 1:
+        p.error(f"--lengths must be positive, got {a.lengths}")
+    if a.threads:
+        torch.set_num_threads(a.threads)
     kw = dict(PRESETS[a.scale])
-    for k in ("batch", "hidden", "lengths", "repeats"):
+    for k in ("batch", "hidden", "lengths", "repeats", "warmup"):
         if getattr(a, k) is not None:
             kw[k] = getattr(a, k)
     rows = run(a.models, device=a.device, **kw)

@@ -74,11 +74,13 @@ def _runtime(d: dict, out: Path) -> str:
     on_gpu = c.get("device", "cpu") != "cpu"
     mem_how = ("peak `torch.cuda.max_memory_allocated` during the step" if on_gpu else
                "bytes of the distinct tensors autograd saves for backward (`saved_tensors_hooks`), not RSS")
+    n = (d.get("machine") or {}).get("torch_threads")
+    threads = f" --threads {n}" if n else ""
     return "\n\n".join([
         "## 1. Training runtime and memory vs sequence length (Fig. 1)",
         header(d),
         f"Command: `minrnn reproduce minrnn-paper --scale {d['scale']} --only runtime` "
-        f"(= `minrnn bench runtime --scale {d['scale']}`). One layer per model, batch {c['batch']}, hidden "
+        f"(= `minrnn bench runtime --scale {d['scale']}{threads}`). One layer per model, batch {c['batch']}, hidden "
         f"{c['hidden']}, device {c.get('device', 'cpu')}; time = median of {c['repeats']} training steps "
         f"(forward + mean-square loss + backward) after {c['warmup']} warm-up; memory = {mem_how}.",
         "**Step time (ms)**\n\n" + md_table(["model"] + [f"T={T}" for T in Ts], tab),
