@@ -131,3 +131,14 @@ def test_torch_compile_with_a_second_sequence_length():
         m(x)[0].sum().backward()
         torch.testing.assert_close(gw, m.in_proj.weight.grad)
         m.zero_grad()
+
+
+def test_torch_compile_fullgraph_with_the_chunked_backend():
+    """The layers load the backend registry when built, so a first forward under torch.compile traces no
+    imports; the chunked backend is plain torch ops end to end (the fused CPU kernels are a graph break)."""
+    torch._dynamo.reset()
+    x = torch.randn(2, 16, 8, requires_grad=True)
+    for m in (minrnn.MinGRU(8, 8, backend="chunked"), minrnn.Aaren(8, 2, backend="chunked")):
+        y, _ = torch.compile(m, fullgraph=True)(x)
+        y.sum().backward()
+        torch.testing.assert_close(y, m(x)[0])

@@ -10,6 +10,7 @@ from torch import nn
 
 from minrnn.functional import aaren
 from minrnn.ops.aaren import aaren_step
+from minrnn.ops.registry import load_backends
 from minrnn.ops.validation import check_aaren_state, check_tensor
 
 
@@ -45,6 +46,7 @@ class Aaren(nn.Module):
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model, **fk)) if bias else None
         self.out_proj = nn.Linear(d_model, d_model, bias=bias, **fk)
         self.reset_parameters()
+        load_backends()  # here, not in the first forward, which torch.compile may be tracing
 
     def reset_parameters(self) -> None:
         nn.init.xavier_uniform_(self.in_proj_weight)

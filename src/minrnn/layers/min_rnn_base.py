@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from minrnn.ops.layout import chunk_last_dim
+from minrnn.ops.registry import load_backends
 from minrnn.ops.validation import check_tensor, is_int, is_number
 
 
@@ -34,6 +35,7 @@ class MinRNNBase(nn.Module):
         self.out_proj = (nn.Linear(self.inner_size, hidden_size, bias=False, **fk)
                          if self.inner_size != hidden_size else None)
         self.h0 = nn.Parameter(torch.zeros(self.inner_size, **fk)) if learnable_init else None
+        load_backends()  # here, not in the first forward, which torch.compile may be tracing
 
     def reset_parameters(self) -> None:
         """Initialise the whole layer as a new one: the projections as ``nn.Linear`` does, h0 to zeros (e.g.

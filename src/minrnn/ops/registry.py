@@ -107,6 +107,12 @@ def _load() -> None:
                           RuntimeWarning, stacklevel=3)
 
 
+def load_backends() -> None:
+    """Import every backend module now (the registry otherwise does it on first use). The layers call it when
+    they are built, so that torch.compile never traces the imports (it cannot: ``fullgraph=True`` failed)."""
+    _load()
+
+
 def backends(op: str) -> list[str]:
     """Names of the registered backends of ``op``, best first."""
     _load()
