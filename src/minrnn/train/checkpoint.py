@@ -35,10 +35,19 @@ def _tmp(path: Path) -> str:
     return tmp
 
 
+def _file_mode() -> int:
+    """0o666 less the umask: what ``open()`` would give a new file (mkstemp and safetensors give 0o600, so a
+    run written by one user could not be read by another)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp(path)
     Path(tmp).write_text(text, encoding="utf-8")
+    os.chmod(tmp, _file_mode())
     os.replace(tmp, path)
 
 
@@ -92,6 +101,7 @@ def _fsync(path: Path) -> None:
 
 def _write_file(path: Path, write) -> None:
     write(str(path))
+    os.chmod(path, _file_mode())
     _fsync(path)
 
 
@@ -229,6 +239,13 @@ def load_weights(ckpt_dir: Path, model: torch.nn.Module) -> int:
     if missing or unexpected or bad:
         raise CheckpointError(f"checkpoint {p} does not match the model: missing {missing[:5]}, "
                               f"unexpected {unexpected[:5]}, shape mismatch {bad[:5]}")
+    # names the model ties (one tensor) but the checkpoint saved as different tensors: loading would write
+    # both into the one tensor and keep whichever came last
+    for n in sd:
+        for m in sd:
+            if n < m and own[n].data_ptr() == own[m].data_ptr() and not torch.equal(sd[n], sd[m]):
+                raise CheckpointError(f"checkpoint {p} has different weights for {n} and {m}, which the model "
+                                      "ties (one tensor): it was saved untied (tie_weights differs)")
     model.load_state_dict(sd, strict=False)
     return int(meta.get("step", 0))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import warnings
 from dataclasses import dataclass
 
 from minrnn.models.config import dataclass_from_dict, is_int, is_number, require
@@ -61,6 +62,10 @@ class TrainConfig:
         for name in ("amp", "progress"):
             v = getattr(self, name)
             require(isinstance(v, bool), t + name, "a bool (true or false)", v)
+        if self.warmup_steps > self.steps:
+            warnings.warn(f"train.warmup_steps={self.warmup_steps} > train.steps={self.steps}: the learning rate "
+                          f"only climbs to {self.steps / self.warmup_steps:.0%} of lr={self.lr} and never decays",
+                          UserWarning, stacklevel=3)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -50,10 +50,21 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
 
 
 def read_metrics(out_dir: Path) -> list[dict]:
+    """The records of ``metrics.jsonl``. A last line cut short (a kill or a full disk during the append) is
+    left out: the checkpoint it belonged to was not written yet, so a resume redoes those steps anyway."""
     p = Path(out_dir) / METRICS
     if not p.is_file():
         return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    lines = [line for line in p.read_text().splitlines() if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if i == len(lines) - 1:
+                break
+            raise ValueError(f"{p}: line {i + 1} is not JSON ({e})") from None
+    return records
 
 
 def _move(batch, device):
@@ -83,6 +94,8 @@ def fit(model: nn.Module, cfg: TrainConfig, out_dir: str | Path, *, train_batch:
     Each record: step, train_loss (mean since the previous record), val_loss, lr, tokens_per_s (training
     throughput since the previous record), elapsed_s (cumulative training time, evaluation excluded).
     """
+    if stop_at is not None and (isinstance(stop_at, bool) or not isinstance(stop_at, int) or stop_at < 1):
+        raise ValueError(f"stop_at must be an int >= 1 or None, got {stop_at!r}")
     out = Path(out_dir)
     device = resolve_device(cfg.device)
     info = setup(device.type)
@@ -168,10 +181,16 @@ def _fit(model, cfg, out, device, info, train_batch, eval_batches, loss_fn, run_
         start = ck.load_weights(ckpt, model)
         st = ck.load_trainer_state(ckpt, start)
         opt.load_state_dict(st["optimizer"])
+        # the saved groups carry the old hyperparameters: a resumed run uses the ones its config.json records
+        # (lr is set every step from the schedule)
+        for g, decay in zip(opt.param_groups, (cfg.weight_decay, 0.0)):
+            g["weight_decay"], g["betas"] = decay, (cfg.beta1, cfg.beta2)
         acc = _restore_rank_state(st, info, device, cfg.seed, start)
         elapsed = float(st.get("elapsed_s", 0.0))
         window = st.get("window") or {}
         n_acc, tok, partial_s = int(window.get("n", 0)), int(window.get("tokens", 0)), window.get("seconds", 0.0)
+    if stop_at is not None and stop_at <= start:
+        raise ValueError(f"stop_at={stop_at} is not after step {start}, where the resumed run stands")
     records = [r for r in read_metrics(out) if r["step"] <= start] if resume else []
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
