@@ -128,3 +128,11 @@ def test_encoder_layer_checks_src_in_the_callers_layout_and_takes_unbatched_inpu
     torch.testing.assert_close(layer(x), want[0] if batch_first else want[:, 0])
     pad = torch.tensor([False, False, True, True, True])
     assert torch.equal(layer(x, src_key_padding_mask=pad)[2:], torch.zeros(3, 8))
+
+
+def test_encoder_layer_refuses_a_padding_mask_of_another_shape():
+    layer = minrnn.AarenEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    mask = torch.tensor([[False, False, True], [False, True, True]])
+    with pytest.raises(ValueError, match=r"src_key_padding_mask must have shape \(B, T\) = \(2, 3\), got \(3, 2\)"):
+        layer(torch.randn(2, 3, 8), src_key_padding_mask=mask.T.contiguous())
+    assert layer(torch.randn(3, 8), src_key_padding_mask=mask[0]).shape == (3, 8)

@@ -135,3 +135,14 @@ def test_constructor_errors_name_the_argument(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         minrnn.MinGRU(**kwargs)
+
+
+def test_numpy_scalars_are_accepted_for_sizes_expansion_and_forget_bias():
+    import numpy as np
+
+    import minrnn
+
+    m = minrnn.MinLSTM(np.int64(4), np.int64(6), expansion=np.float32(2.0), forget_bias=np.float32(1.0))
+    assert (m.input_size, m.inner_size, m.forget_bias) == (4, 12, 1.0)
+    with pytest.raises(ValueError, match="expansion must be a positive number"):
+        minrnn.MinGRU(4, 6, expansion=np.bool_(True))

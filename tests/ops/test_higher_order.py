@@ -142,3 +142,51 @@ def test_torch_compile_fullgraph_with_the_chunked_backend():
         y, _ = torch.compile(m, fullgraph=True)(x)
         y.sum().backward()
         torch.testing.assert_close(y, m(x)[0])
+
+
+def test_the_same_tensor_in_two_slots_gets_each_slots_gradient_once():
+    """``linear_scan(a, a)`` with create_graph=True: the recomputed path must not count a's gradient twice."""
+    torch.manual_seed(0)
+    a = torch.rand(2, 5, 3, **F64, requires_grad=True)
+    want = None
+    for be in _cpu_backends("linear_scan"):
+        for create_graph in (False, True):
+            h, _ = F.linear_scan(a, a, backend=be)
+            (g,) = torch.autograd.grad(h.sum(), a, create_graph=create_graph)
+            want = g if want is None else want
+            torch.testing.assert_close(g, want, msg=f"{be} create_graph={create_graph}")
+
+
+def test_aaren_second_derivative_of_an_empty_batch():
+    for be in _cpu_backends("aaren"):
+        s = torch.randn(0, 4, 2, requires_grad=True)
+        v = torch.randn(0, 4, 2, 3, requires_grad=True)
+        o, _ = F.aaren(s, v, backend=be)
+        (gs,) = torch.autograd.grad(o.sum(), s, create_graph=True)
+        assert gs.shape == s.shape, be
+
+
+@pytest.mark.parametrize("backend", ["reference", "chunked", "auto"])
+def test_forward_mode_jvp_and_hessian(backend):
+    """Forward mode (jvp, jacfwd, hessian = jacfwd(jacrev)): the chunked scan's tangent is itself a scan."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 3, **F64)
+
+    def f(x, be):
+        return F.min_gru(x, 2 * x, backend=be)[0]
+
+    _, tangent = torch.func.jvp(lambda x: f(x, backend), (x,), (torch.ones_like(x),))
+    _, want = torch.func.jvp(lambda x: f(x, "reference"), (x,), (torch.ones_like(x),))
+    torch.testing.assert_close(tangent, want)
+    hess = torch.func.hessian(lambda x: f(x, backend).sum())(x)
+    torch.testing.assert_close(hess, torch.func.hessian(lambda x: f(x, "reference").sum())(x))
+
+
+def test_compiled_per_sample_gradients_through_a_layer():
+    torch._dynamo.reset()
+    m = minrnn.MinGRU(4, 4)
+    params, x = dict(m.named_parameters()), torch.randn(3, 5, 4)
+    fn = vmap(grad(lambda p, xi: functional_call(m, p, (xi[None],))[0].sum()), in_dims=(None, 0))
+    want, got = fn(params, x), torch.compile(fn)(params, x)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name])

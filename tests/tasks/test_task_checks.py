@@ -108,3 +108,11 @@ def test_chomsky_score_leaves_out_training_lengths():
     assert normalized_beyond_train(run) == 0.0
     run["per_length"] = {"20": 1.0}
     assert normalized_beyond_train(run) == 0.5
+
+
+def test_chomsky_with_train_max_len_one_runs():
+    from minrnn.tasks.chomsky.train import run
+
+    r = run(ChomskyConfig(task="parity_check", mixer="mingru", d_model=8, n_layers=1, steps=1, batch_size=2,
+                          train_max_len=1, eval_lengths=[3], eval_batch_size=2, progress=False))
+    assert 0.0 <= r["in_distribution_accuracy"] <= 1.0

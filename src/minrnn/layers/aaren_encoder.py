@@ -92,6 +92,17 @@ class AarenEncoderLayer(nn.Module):
             return src.unsqueeze(0)
         return src if self.batch_first else src.transpose(0, 1)
 
+    @staticmethod
+    def _padding(mask, x: torch.Tensor, unbatched: bool) -> torch.Tensor:
+        """``src_key_padding_mask`` as a bool (B, T): it must be (B, T), or (T,) / (1, T) for unbatched src."""
+        B, T = x.shape[:2]
+        ok = isinstance(mask, torch.Tensor) and (tuple(mask.shape) == (B, T) or (unbatched and mask.shape == (T,)))
+        if not ok:
+            want = f"(T,) = ({T},) or (1, T)" if unbatched else f"(B, T) = ({B}, {T})"
+            got = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ValueError(f"src_key_padding_mask must have shape {want}, got {got}")
+        return mask.to(torch.bool).reshape(B, T)
+
     def forward(self, src: torch.Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         """src: (T, B, d_model), (B, T, d_model) when batch_first, or unbatched (T, d_model) with a (T,)
         padding mask. Returns a tensor of the same shape."""
@@ -103,8 +114,7 @@ class AarenEncoderLayer(nn.Module):
                              "takes no other attention mask")
         out, _ = self.forward_with_state(x)
         if src_key_padding_mask is not None:
-            pad = src_key_padding_mask.to(torch.bool).reshape(x.shape[:2])
-            out = out.masked_fill(pad.unsqueeze(-1), 0.0)
+            out = out.masked_fill(self._padding(src_key_padding_mask, x, src.dim() == 2).unsqueeze(-1), 0.0)
         if src.dim() == 2:
             return out[0]
         return out if self.batch_first else out.transpose(0, 1)

@@ -7,7 +7,7 @@ import torch
 from minrnn.functional import min_lstm
 from minrnn.layers.min_rnn_base import MinRNNBase
 from minrnn.ops.gated import min_lstm_coefficients
-from minrnn.ops.validation import is_number
+from minrnn.ops.validation import is_real
 
 
 class MinLSTM(MinRNNBase):
@@ -25,8 +25,9 @@ class MinLSTM(MinRNNBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, expansion: float = 1.0,
                  learnable_init: bool = False, forget_bias: float = 0.0, backend: str = "auto",
                  device=None, dtype=None):
-        if not is_number(forget_bias):
+        if not is_real(forget_bias):
             raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
+        forget_bias = float(forget_bias)
         if forget_bias and not bias:
             raise ValueError("forget_bias needs bias=True")
         self.forget_bias = forget_bias

@@ -7,7 +7,7 @@ from torch import nn
 
 from minrnn.ops.layout import chunk_last_dim
 from minrnn.ops.registry import load_backends
-from minrnn.ops.validation import check_tensor, is_int, is_number
+from minrnn.ops.validation import check_tensor, is_integral, is_real
 
 
 class MinRNNBase(nn.Module):
@@ -23,10 +23,11 @@ class MinRNNBase(nn.Module):
                  learnable_init: bool = False, backend: str = "auto", device=None, dtype=None):
         super().__init__()
         for name, val in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not is_int(val) or val <= 0:
+            if not is_integral(val) or val <= 0:
                 raise ValueError(f"{name} must be a positive int, got {val!r}")
-        if not is_number(expansion) or not expansion > 0:
+        if not is_real(expansion) or not expansion > 0:
             raise ValueError(f"expansion must be a positive number, got {expansion!r}")
+        input_size, hidden_size, expansion = int(input_size), int(hidden_size), float(expansion)
         fk = {"device": device, "dtype": dtype}
         self.input_size, self.hidden_size, self.expansion = input_size, hidden_size, expansion
         self.inner_size = max(1, round(hidden_size * expansion))

@@ -33,6 +33,12 @@ def _composite(op: str):
     return resolve(op, "chunked").fn
 
 
+def _slots(tensors: Sequence[torch.Tensor | None]) -> list[torch.Tensor | None]:
+    """A distinct view of each tensor, one per argument slot: the same tensor passed as two inputs (e.g.
+    ``linear_scan(a, a)``) must get each slot's gradient, not their sum twice."""
+    return [None if t is None else t.view_as(t) for t in tensors]
+
+
 def _grads(outputs: Sequence[torch.Tensor], grad_outputs: Sequence[torch.Tensor | None],
            inputs: Sequence[torch.Tensor | None], needs: Sequence[bool]) -> list[torch.Tensor | None]:
     """d(sum <outputs, grad_outputs>)/d(inputs) with create_graph=True; None where not needed."""
@@ -56,9 +62,10 @@ def gated_grads(op: str, inputs: Sequence[torch.Tensor], h0: torch.Tensor, offs:
 
     fn = _composite(op)
     with torch.enable_grad():
-        xs = [x.to(h0.dtype) for x in inputs]
+        ins = _slots((*inputs, h0))
+        xs, h0 = [x.to(h0.dtype) for x in ins[:-1]], ins[-1]
         h, h_last = fn(*xs, h0) if offs is None else run_per_sequence(fn, tuple(xs), h0, offs)
-        return _grads((h.to(grad_h.dtype), h_last), (grad_h, grad_last), (*inputs, h0), needs)
+        return _grads((h.to(grad_h.dtype), h_last), (grad_h, grad_last), ins, needs)
 
 
 def aaren_grads(scores: torch.Tensor, values: torch.Tensor, state, offs: list[int] | None,
@@ -69,7 +76,7 @@ def aaren_grads(scores: torch.Tensor, values: torch.Tensor, state, offs: list[in
 
     fn, acc = _composite("aaren"), grad_outputs[1].dtype
     with torch.enable_grad():
-        s, v = scores.to(acc), values.to(acc)
-        out, (m, u, w) = fn(s, v, state) if offs is None else aaren_per_sequence(fn, s, v, state, offs)
-        return _grads((out.to(grad_outputs[0].dtype), m, u, w), grad_outputs,
-                      (scores, values, *(state or (None, None, None))), needs)
+        ins = _slots((scores, values, *(state or (None, None, None))))
+        s, v, st = ins[0].to(acc), ins[1].to(acc), (None if state is None else tuple(ins[2:]))
+        out, (m, u, w) = fn(s, v, st) if offs is None else aaren_per_sequence(fn, s, v, st, offs)
+        return _grads((out.to(grad_outputs[0].dtype), m, u, w), grad_outputs, ins, needs)

@@ -60,9 +60,8 @@ class _ChunkLastDim(torch.autograd.Function):
     @staticmethod
     def backward(ctx, *grads: torch.Tensor | None):
         # the buffer the chunks came from, when they are its adjacent chunks; not while autograd records this
-        # backward (second derivatives: the concatenation is differentiable) or torch.compile traces it
-        # (a traced view has no ``_base``)
-        if (not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+        # backward (second derivatives: the concatenation is differentiable)
+        if (not torch.is_grad_enabled()
                 and all(g is not None and g.dim() == 3 for g in grads)
                 and grads[0].shape[-1] * len(grads) == ctx.shape[-1]):
             src = grads[0]._base
@@ -79,6 +78,7 @@ def chunk_last_dim(x: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
     that are such chunks (the minGRU/minLSTM layers' projections). ``x``: (..., n * D)."""
     if x.shape[-1] % n != 0:
         raise ValueError(f"x must have a last dimension divisible by n={n}, got shape {tuple(x.shape)}")
-    if not x.requires_grad or transformed(x):  # plain chunks under torch.func transforms
+    # plain chunks under torch.func transforms and torch.compile (whose backward never takes the fast path)
+    if not x.requires_grad or torch.compiler.is_compiling() or transformed(x):
         return tuple(x.chunk(n, dim=-1))
     return _ChunkLastDim.apply(x, n)

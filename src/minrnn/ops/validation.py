@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 
 _HALF = (torch.float16, torch.bfloat16)
@@ -17,6 +19,16 @@ def is_int(v) -> bool:
 def is_number(v) -> bool:
     """A finite int or float that is not a bool."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def is_integral(v) -> bool:
+    """An integer of any kind (Python or numpy) that is not a bool; for arguments converted with ``int()``."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def is_real(v) -> bool:
+    """A finite real number of any kind (Python or numpy) that is not a bool; converted with ``float()``."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(float(v))
 
 
 def check_tensor(name: str, x, ndim: int, shape_desc: str) -> torch.Tensor:

@@ -105,4 +105,6 @@ def aaren_per_sequence(fn: Callable, scores: torch.Tensor, values: torch.Tensor,
         us.append(u)
         ws.append(w)
     out = torch.cat(outs, dim=1) if outs else values.new_empty(1, 0, H, Dv)
+    if not ms:  # no sequences (cu_seqlens = [0])
+        return out, (scores.new_empty(0, H), scores.new_empty(0, H), values.new_empty(0, H, Dv))
     return out, (torch.cat(ms), torch.cat(us), torch.cat(ws))

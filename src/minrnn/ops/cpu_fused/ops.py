@@ -146,7 +146,8 @@ class _AarenFn(torch.autograd.Function):
         cu, s, v, o, m_all, u_all, mT, uT, wT, *st = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: differentiable gradients from the chunked backend
             state = tuple(st) if ctx.has_state else None
-            grads = aaren_grads(s, v, state, cu.tolist(), (go, gm, gu, gw), ctx.needs_input_grad[2:])
+            offs = cu.tolist() if s.shape[0] == 1 else None  # (1, total, H) packed, else an empty batch
+            grads = aaren_grads(s, v, state, offs, (go, gm, gu, gw), ctx.needs_input_grad[2:])
             return None, None, *grads
         s, v = s.contiguous(), v.contiguous()
         st = [x.contiguous() for x in st]

@@ -150,7 +150,7 @@ def run(config: ChomskyConfig | dict) -> dict:
     model.eval()
     with torch.no_grad():
         ev = evaluate(model, cfg, seed=10_000 + cfg.seed)
-        in_dist = ChomskyConfig(**{**asdict(cfg), "eval_lengths": [cfg.train_max_len // 2]})
+        in_dist = ChomskyConfig(**{**asdict(cfg), "eval_lengths": [max(1, cfg.train_max_len // 2)]})
         train_acc = evaluate(model, in_dist, seed=20_000 + cfg.seed)["accuracy"]
     ev["normalized_beyond_train"] = normalized_beyond_train({"config": asdict(cfg), **ev})
     return {"config": asdict(cfg), **ev, "in_distribution_accuracy": train_acc,
