@@ -166,3 +166,23 @@ def test_generate_restores_training_mode_when_sampling_fails(monkeypatch):
     assert model.training
     model.eval().generate([1, 2], 2)
     assert not model.training
+
+
+def test_baseline_mixer_arguments_are_checked():
+    from minrnn.models import CausalSelfAttention, GRUMixer, Mamba
+
+    for make, match in ((lambda: CausalSelfAttention(16, num_heads=0), "num_heads must be a positive int"),
+                        (lambda: Mamba(16, dt_rank=0), "dt_rank must be 'auto' or a positive int"),
+                        (lambda: Mamba(16, dt_min=0.0), "0 < dt_min <= dt_max"),
+                        (lambda: GRUMixer(16, expansion=-2), "expansion must be a positive number")):
+        with pytest.raises(ValueError, match=match):
+            make()
+
+
+def test_an_empty_sequence_through_the_conv_and_mamba():
+    from minrnn.models import Backbone, BackboneConfig, Mamba
+
+    y, _ = Backbone(BackboneConfig(d_model=16, conv_kernel=4, mixer="transformer"))(torch.randn(2, 0, 16))
+    assert y.shape == (2, 0, 16)
+    with pytest.raises(ValueError, match="at least one time step"):
+        Mamba(16)(torch.randn(2, 0, 16))

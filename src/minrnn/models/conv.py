@@ -25,6 +25,8 @@ def causal_depthwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
     elif cache.shape != (B, K - 1, C):
         raise ValueError(f"conv cache must have shape (B, K-1, C) = {(B, K - 1, C)}, "
                          f"got {tuple(cache.shape)}")
+    if T == 0:  # nothing to convolve; the state does not move
+        return x.new_empty(B, 0, C), cache
     xx = torch.cat([cache.to(x.dtype), x], dim=1)  # (B, T+K-1, C)
     if T == 1:  # the step path: one dot product per channel
         y = torch.einsum("bkc,ck->bc", xx, weight[:, 0, :]).unsqueeze(1)

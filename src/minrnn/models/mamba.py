@@ -49,7 +49,12 @@ class Mamba(nn.Module):
             raise ValueError(f"expand (the mixer's expansion) = {expand!r} with d_model={d_model} gives an inner "
                              f"width of int(expand * d_model) = {self.d_inner}; it must be >= 1 "
                              f"(expand >= {1 / d_model:.3g})")
-        self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
+        if not (dt_rank == "auto" or (isinstance(dt_rank, int) and not isinstance(dt_rank, bool) and dt_rank > 0)):
+            raise ValueError(f"dt_rank must be 'auto' or a positive int, got {dt_rank!r}")
+        if not (isinstance(dt_min, (int, float)) and isinstance(dt_max, (int, float)) and 0 < dt_min <= dt_max):
+            raise ValueError(f"dt_min and dt_max must be numbers with 0 < dt_min <= dt_max, got {dt_min!r}, "
+                             f"{dt_max!r}")
+        self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else dt_rank
         self.use_kernel = use_kernel
         self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=bias)
         self.conv1d = nn.Conv1d(self.d_inner, self.d_inner, d_conv, groups=self.d_inner, padding=d_conv - 1,
@@ -83,6 +88,8 @@ class Mamba(nn.Module):
     def forward(self, x: torch.Tensor, state=None):
         if x.dim() != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"x must be (B, T, d_model={self.d_model}), got shape {tuple(x.shape)}")
+        if x.shape[1] == 0:
+            raise ValueError(f"x must have at least one time step (T >= 1), got shape {tuple(x.shape)}")
         Bsz, T, _ = x.shape
         conv_cache, h0 = (None, None) if state is None else state
         xi, z = self.in_proj(x).chunk(2, dim=-1)

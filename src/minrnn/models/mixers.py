@@ -21,7 +21,8 @@ def build_mixer(name: str, d_model: int, *, expansion: float = 1.0, num_heads: i
                 dropout: float = 0.0, **extra) -> nn.Module:
     """Build mixer ``name`` (one of :data:`MIXERS`) of width ``d_model``.
 
-    ``expansion``: inner width factor (mingru/minlstm/gru/lstm) or Mamba's ``expand`` (Mamba default: 2).
+    ``expansion``: inner width factor (mingru/minlstm/gru/lstm), or Mamba's ``expand``: 1 here for every
+    mixer, Mamba included (pass ``expansion=2`` for Mamba's own default).
     ``num_heads``: aaren/transformer heads. ``backend``: scan backend of mingru/minlstm/aaren.
     ``dropout``: attention dropout (transformer).
     ``extra`` goes to the mixer's constructor (e.g. Mamba's d_state).

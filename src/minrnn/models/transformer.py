@@ -36,8 +36,8 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int = 4, bias: bool = False, dropout: float = 0.0):
         super().__init__()
-        if d_model % num_heads:
-            raise ValueError(f"num_heads={num_heads} must divide d_model={d_model}")
+        if not isinstance(num_heads, int) or isinstance(num_heads, bool) or num_heads <= 0 or d_model % num_heads:
+            raise ValueError(f"num_heads must be a positive int dividing d_model={d_model}, got {num_heads!r}")
         self.d_model, self.num_heads, self.head_dim = d_model, num_heads, d_model // num_heads
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
