@@ -125,3 +125,30 @@ def test_scores_of_minus_inf_never_give_nan(backend, lead, with_state):
     if not with_state:  # after the first finite score the output is plain softmax attention over finite ones
         t = lead
         assert torch.allclose(got[0][:, t], v[:, t])
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+def test_score_gradient_at_tied_maxima_is_the_softmax_gradient(with_state):
+    """Two equal scores tie for the running maximum; the output (a softmax) is smooth there, so every backend
+    must give the softmax's gradient (masking every x == m cut it in reference and chunked)."""
+    torch.manual_seed(0)
+    s0 = torch.tensor([1.0, 1.0, 0.0, 1.0], dtype=torch.float64).view(1, 4, 1)
+    v = torch.randn(1, 4, 1, 2, dtype=torch.float64)
+    s = s0.clone().requires_grad_()
+    causal_softmax_attention(s, v).sum().backward()
+    want = s.grad
+    for backend in cpu_backends("aaren"):
+        s = s0.clone().requires_grad_()
+        if with_state:  # the first two tokens as a state, the rest as the sequence
+            _, st = aaren(s[:, :2], v[:, :2], backend=backend)
+            out, _ = aaren(s[:, 2:], v[:, 2:], st, backend=backend)
+            loss = causal_softmax_attention(s, v)[:, :2].sum().detach() + out.sum()
+        else:
+            loss = aaren(s, v, backend=backend)[0].sum()
+        loss.backward()
+        if with_state:
+            ref = s0.clone().requires_grad_()
+            causal_softmax_attention(ref, v)[:, 2:].sum().backward()
+            torch.testing.assert_close(s.grad, ref.grad, msg=backend)
+        else:
+            torch.testing.assert_close(s.grad, want, msg=backend)

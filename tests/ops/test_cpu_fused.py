@@ -209,3 +209,30 @@ def test_kernels_only_matches_the_op(op):
     torch.testing.assert_close(run.buffers["h"], h.detach(), rtol=0, atol=0)
     for got, leaf in zip(run.buffers["grads"], leaves):
         torch.testing.assert_close(got, leaf.grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("op", GATED)
+def test_h_last_with_a_transposed_h0(op):
+    """h_last is written contiguously even when h0 is a transposed view (it came back scrambled)."""
+    args = gated_inputs(op, 3, 5, 4, torch.float64, seed=8)
+    args[-1] = args[-1].t().contiguous().t()  # same values, strides (1, B)
+    h, h_last = getattr(F, op)(*args[:-1], args[-1], backend="cpu_fused")
+    assert torch.equal(h_last, h[:, -1])
+
+
+@pytest.mark.parametrize("op", GATED)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bit_identical_for_one_and_two_threads(op, dtype):
+    """The work split moves with the thread count; with -ffp-contract=off every channel gets the same bits
+    (min_lstm's gradients differed in the channels of the last block)."""
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            args = gated_inputs(op, 1, 300, 1000, dtype, seed=1)
+            results.append(run_gated(op, "cpu_fused", args))
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(*results):
+        assert torch.equal(a, b)

@@ -145,3 +145,13 @@ def test_min_gru_gate_gradient_at_saturated_logits_is_exact(dtype, logit):
         h.sum().backward()
         rel = (gate.grad.double().squeeze() / want - 1).abs().item()
         assert rel < (1e-5 if dtype == torch.float32 else 1e-12), (backend, rel)
+
+
+def test_candidate_gradient_at_zero_is_the_same_on_every_backend():
+    """g(c) = c + 0.5 for c >= 0: slope 1 at c = 0 (log_g's relu gave 0 there in min_lstm and log_space)."""
+    z = torch.zeros(1, 1, 1, dtype=torch.float64)
+    for backend in cpu_backends("min_gru"):
+        for fn, gates in ((min_lstm, (z, z)), (min_gru, (z,))):
+            c = torch.zeros(1, 1, 1, dtype=torch.float64, requires_grad=True)
+            fn(*gates, c, backend=backend)[0].sum().backward()
+            assert c.grad.item() == 0.5, (backend, fn.__name__)

@@ -24,9 +24,11 @@ AarenState = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def exp_diff(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """exp(x - m) for x <= m, and exactly 1 where x == m (also -inf == -inf, where x - m is NaN); the NaN
-    never reaches the gradient, because the difference, not the exponential, is masked."""
-    return torch.exp(torch.where(x == m, 0.0, x - m))
+    """exp(x - m) for x <= m, and exactly 1 where x == m == -inf (where x - m is NaN); the NaN never reaches
+    the gradient, because the difference, not the exponential, is masked. Only that case is masked: masking
+    every x == m also cut the gradient at finite ties of the running maximum (two equal scores), where the
+    output, a softmax, is smooth."""
+    return torch.exp(torch.where((x == m) & torch.isinf(x), 0.0, x - m))
 
 
 def aaren_step(s: torch.Tensor, v: torch.Tensor, state: AarenState | None) -> tuple[torch.Tensor, AarenState]:

@@ -74,10 +74,10 @@ class _GatedFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, kernel: str, cu: torch.Tensor, h0: torch.Tensor, *inputs: torch.Tensor):
-        xs = [rows_view(x) for x in inputs]
+        xs, h0c = [rows_view(x) for x in inputs], h0.contiguous()
         h = torch.empty(xs[0].shape, dtype=xs[0].dtype)
-        h_last = torch.empty_like(h0)
-        _run_fwd(kernel, xs, h0.contiguous(), h, h_last, cu)
+        h_last = torch.empty_like(h0c)  # contiguous, as the kernel writes it (h0 may be a transposed view)
+        _run_fwd(kernel, xs, h0c, h, h_last, cu)
         ctx.kernel = kernel
         ctx.save_for_backward(cu, h0, h, *inputs)
         return h, h_last

@@ -24,7 +24,7 @@ def g(x: torch.Tensor) -> torch.Tensor:
 
 def log_g(x: torch.Tensor) -> torch.Tensor:
     """log g(x), stable: log(x + 0.5) for x >= 0, logsigmoid(x) for x < 0."""
-    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), F.logsigmoid(x))
+    return torch.where(x >= 0, torch.log(x.clamp_min(0) + 0.5), F.logsigmoid(x))  # clamp: slope 1 at 0
 
 
 def min_gru_log_coefficients(gate: torch.Tensor, candidate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
