@@ -168,7 +168,7 @@ def _write_results(path: Path, args, argv, results, total, sample) -> None:
 - Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs,
   {args.threads} torch threads, torch {torch.__version__}, Python {platform.python_version()}
 - Config: model {json.dumps(DEMO_MODEL)},
-  train {json.dumps({**DEMO_TRAIN, 'steps': args.steps})}, seed {args.seed}
+  train {json.dumps({k: v for k, v in _train_config(args).items() if k not in ('seed', 'device')})}, seed {args.seed}
 - Total wall time: {total:.0f} s
 
 | model | params | val loss (nats/char) | train loss | wall (s) | loadavg start -> end |

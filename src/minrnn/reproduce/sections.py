@@ -232,7 +232,7 @@ def _shakespeare(d: dict, out: Path) -> str:
         f"{c['batch_size']}, AdamW lr {c['lr']} (warm-up {c['warmup_steps']}, cosine), dropout "
         f"{c['dropout']}, "
         f"{c['steps']} steps, val loss every {c['eval_every']} steps on {c['eval_batches']} fixed val "
-        f"windows "
+        f"batches of {c['batch_size']} windows "
         "(90/10 split).",
         spread,
         md_table(["model", "seeds", "best val loss (mean ± std)", "step of best (per seed)",
