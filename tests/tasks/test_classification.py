@@ -55,3 +55,40 @@ def test_cli_writes_json(data_dir, tmp_path):
                               "--d-model", "8", "--nhead", "2", "--dim-feedforward", "8", "--layers", "1",
                               "--epochs", "1", "--max-steps", "1", "--downsample", "5", "--out", str(out)])
     assert rc == 0 and '"kind": "transformer"' in out.read_text()
+
+
+def test_ts_parser_checks_and_missing_values(tmp_path):
+    """Missing values are the train mean after normalising (a raw 0 was an outlier); ragged dimensions,
+    a case with another number of dimensions, bad values and time stamps are refused with file:line; a BOM
+    does not hide the class order."""
+    import numpy as np
+
+    from minrnn.data.uea import parse_ts
+    from minrnn.tasks.classification import _prepare
+
+    p = tmp_path / "m.ts"
+    p.write_text("@missing true\n@classLabel true a b\n@data\n100,101,?,99:a\n100,102,98,101:b\n")
+    d = parse_ts(p)
+    st = np.concatenate(d.series)
+    x, _ = _prepare(d.series, None, np.nanmean(st, 0), np.nanstd(st, 0) + 1e-6, 1)
+    assert x[0, 2, 0] == 0.0 and x.abs().max() < 3
+    for body, match in (("1,2,3:6,7:a", "equal lengths"),
+                        ("1,2:3,4:a\n1,2:a", "1 dimensions, but the first case has 2"),
+                        ("1, x,3:a", "dimension 0: bad value 'x'")):
+        p.write_text("@classLabel true a\n@data\n" + body + "\n")
+        with pytest.raises(ValueError, match=match):
+            parse_ts(p)
+    p.write_text("@timeStamps true\n@classLabel true a\n@data\n(0,1),(1,2):a\n")
+    with pytest.raises(ValueError, match="timeStamps true"):
+        parse_ts(p)
+    p.write_bytes("\ufeff@classLabel true b a\n@data\n1,2:b\n3,4:a\n".encode())
+    assert parse_ts(p).classes == ["b", "a"]
+
+
+def test_uea_folder_without_its_train_file_names_the_dataset(tmp_path):
+    from minrnn.data.uea import load_uea
+
+    (tmp_path / "uea" / "BasicMotions").mkdir(parents=True)
+    (tmp_path / "uea" / "BasicMotions" / "BasicMotions_TEST.ts").write_text("@data\n1:a\n")
+    with pytest.raises(FileNotFoundError, match="UEA dataset 'BasicMotions'"):
+        load_uea("BasicMotions", tmp_path)

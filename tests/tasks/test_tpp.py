@@ -79,3 +79,21 @@ def test_two_step_training_smoke(data_dir):
              "encoder": {"kind": "aaren", "d_model": 8, "nhead": 2, "dim_feedforward": 16, "layers": 1},
              "fit": {"epochs": 1, "batch_size": 8, "max_steps": 2}})
     assert np.isfinite(r["test_nll_per_event"]) and r["test_rmse"] > 0 and r["n_test"] == 37
+
+
+@pytest.mark.parametrize("times, offsets, why", [
+    ([1.0, 3.0, 2.0, 5.0], [0, 4], "sorted within each sequence"),
+    ([1.0, 12.0], [0, 2], "<= t_max"),
+    ([-1.0, 2.0], [0, 2], ">= 0"),
+    ([1.0, 2.0], [0, 3], "offsets must rise"),
+])
+def test_load_tpp_refuses_files_whose_gaps_would_be_negative(tmp_path, times, offsets, why):
+    """Unsorted or out-of-window times made negative gaps that collate floored silently."""
+    f = tmp_path / "tpp" / "triangular-tpp" / "taxi.npz"
+    f.parent.mkdir(parents=True)
+    np.savez(f, arrival_times=np.array(times), offsets=np.array(offsets), t_max=np.array(10.0))
+    with pytest.raises(ValueError, match=f"TPP dataset 'taxi'.*{why}"):
+        load_tpp("taxi", tmp_path)
+    # a new sequence may start earlier than the previous one ended
+    np.savez(f, arrival_times=np.array([5.0, 6.0, 1.0]), offsets=np.array([0, 2, 3]), t_max=np.array(10.0))
+    assert len(load_tpp("taxi", tmp_path)) == 2

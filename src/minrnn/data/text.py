@@ -19,7 +19,7 @@ def read_text_file(path: str | Path) -> str:
     if b"\x00" in raw[:1 << 20]:
         raise ValueError(f"data file {str(p)!r} looks binary (contains NUL bytes); expected UTF-8 text")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a byte-order mark is not a character of the corpus
     except UnicodeDecodeError as e:
         raise ValueError(f"data file {str(p)!r} is not valid UTF-8 text "
                          f"(byte {e.start}: {e.reason})") from None

@@ -63,8 +63,8 @@ class SequenceClassifier(nn.Module):
 
 
 def _prepare(series, lengths_cap, mean, std, k):
-    x, lengths = pad_batch([s[::k] for s in series], lengths_cap)
-    x = (x - mean) / std
+    x, lengths = pad_batch([s[::k] for s in series], lengths_cap, missing=None)
+    x = np.nan_to_num((x - mean) / std)  # a missing value becomes the train mean (0 after normalising)
     mask = np.arange(x.shape[1])[None, :] < lengths[:, None]
     x = x * mask[..., None]
     return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(lengths)

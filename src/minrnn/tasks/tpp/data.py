@@ -68,11 +68,33 @@ class TPPData:
         return self.subset(np.arange(a)), self.subset(np.arange(a, b)), self.subset(np.arange(b, n))
 
 
+def _check_tpp(name: str, path, d, t: np.ndarray, off: np.ndarray) -> None:
+    """Offsets cover the times, times are sorted within each sequence and lie in [0, t_max]: the gaps the
+    model reads (and its survival term) would otherwise be negative, and collate would floor them silently."""
+    def bad(why: str) -> ValueError:
+        return ValueError(f"TPP dataset {name!r} ({path}): {why}")
+
+    if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != len(t) or np.any(np.diff(off) < 0):
+        raise bad(f"offsets must rise from 0 to len(arrival_times) = {len(t)}")
+    starts = np.zeros(len(t), dtype=bool)
+    starts[off[:-1][off[:-1] < len(t)]] = True
+    if np.any((np.diff(t) < 0) & ~starts[1:]):
+        raise bad("arrival times must be sorted within each sequence")
+    if len(t) and t.min() < 0:
+        raise bad(f"arrival times must be >= 0, got {t.min()}")
+    if "t_max" in d.files and len(t) and t.max() > float(d["t_max"]):
+        raise bad(f"arrival times must be <= t_max = {float(d['t_max'])}, got {t.max()}")
+    if "marks" in d.files and len(d["marks"]) != len(t):
+        raise bad(f"marks must have one entry per arrival time ({len(t)}), got {len(d['marks'])}")
+
+
 def load_tpp(name: str, data_dir=None) -> TPPData:
     if name not in TPP_FILES:
         raise ValueError(f"name must be one of {TPP_DATASETS}, got {name!r}")
-    d = np.load(data_path(Path("tpp") / TPP_FILES[name], f"TPP dataset {name!r}", data_dir))
+    path = data_path(Path("tpp") / TPP_FILES[name], f"TPP dataset {name!r}", data_dir)
+    d = np.load(path)
     t, off = d["arrival_times"], d["offsets"]
+    _check_tpp(name, path, d, t, off)
     times = [t[off[i]:off[i + 1]] for i in range(len(off) - 1)]
     marks = None
     if "marks" in d.files:
