@@ -77,3 +77,20 @@ def test_run_files_follow_the_umask(tmp_path, text_file, tiny):
 def test_warmup_longer_than_the_run_warns():
     with pytest.warns(UserWarning, match="warmup_steps=20 > train.steps=10"):
         TrainConfig(steps=10, warmup_steps=20)
+
+
+def test_shared_views_and_empty_buffers_are_not_mistaken_for_ties(tmp_path):
+    """Only names that are one tensor (storage, offset, shape, strides) count as tied; a transposed view
+    of a weight or two empty buffers load as before."""
+    from torch import nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 3, bias=False)
+            self.register_buffer("dec_w", self.enc.weight.data.t())
+            self.register_buffer("a", torch.empty(0))
+            self.register_buffer("b", torch.empty(0, 3))
+
+    save_checkpoint(tmp_path / "ck", M(), {}, step=2)
+    assert load_weights(tmp_path / "ck", M()) == 2

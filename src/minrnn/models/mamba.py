@@ -15,6 +15,7 @@ from torch import nn
 
 from minrnn.functional import linear_scan
 from minrnn.models.conv import causal_depthwise_conv
+from minrnn.ops.validation import is_integral, is_real
 
 try:  # optional CUDA kernel
     from mamba_ssm.ops.selective_scan_interface import selective_scan_fn as _selective_scan_fn
@@ -49,12 +50,13 @@ class Mamba(nn.Module):
             raise ValueError(f"expand (the mixer's expansion) = {expand!r} with d_model={d_model} gives an inner "
                              f"width of int(expand * d_model) = {self.d_inner}; it must be >= 1 "
                              f"(expand >= {1 / d_model:.3g})")
-        if not (dt_rank == "auto" or (isinstance(dt_rank, int) and not isinstance(dt_rank, bool) and dt_rank > 0)):
+        if not (dt_rank == "auto" or (is_integral(dt_rank) and dt_rank > 0)):
             raise ValueError(f"dt_rank must be 'auto' or a positive int, got {dt_rank!r}")
-        if not (isinstance(dt_min, (int, float)) and isinstance(dt_max, (int, float)) and 0 < dt_min <= dt_max):
-            raise ValueError(f"dt_min and dt_max must be numbers with 0 < dt_min <= dt_max, got {dt_min!r}, "
-                             f"{dt_max!r}")
-        self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else dt_rank
+        if not (is_real(dt_min) and is_real(dt_max) and 0 < dt_min <= dt_max):
+            raise ValueError(f"dt_min and dt_max must be finite numbers with 0 < dt_min <= dt_max, got "
+                             f"{dt_min!r}, {dt_max!r}")
+        dt_min, dt_max = float(dt_min), float(dt_max)
+        self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
         self.use_kernel = use_kernel
         self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=bias)
         self.conv1d = nn.Conv1d(self.d_inner, self.d_inner, d_conv, groups=self.d_inner, padding=d_conv - 1,

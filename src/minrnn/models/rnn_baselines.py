@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
+
+from minrnn.ops.validation import is_real
 
 
 class _TorchRNN(nn.Module):
@@ -17,8 +17,7 @@ class _TorchRNN(nn.Module):
     def __init__(self, d_model: int, expansion: float = 1.0):
         super().__init__()
         self.d_model = d_model
-        if not (isinstance(expansion, (int, float)) and not isinstance(expansion, bool) and math.isfinite(expansion)
-                and expansion > 0):
+        if not (is_real(expansion) and expansion > 0):
             raise ValueError(f"expansion must be a positive number, got {expansion!r}")
         self.hidden_size = max(1, round(d_model * expansion))
         self.rnn = self.rnn_cls(d_model, self.hidden_size, batch_first=True)

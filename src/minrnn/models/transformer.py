@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from minrnn.ops.validation import is_integral
+
 
 def rope(x: torch.Tensor, pos: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
     """Rotate pairs (x[..., :d/2], x[..., d/2:]) of x (B, H, T, hd) by angle pos_t * base^(-2i/hd).
@@ -36,8 +38,9 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int = 4, bias: bool = False, dropout: float = 0.0):
         super().__init__()
-        if not isinstance(num_heads, int) or isinstance(num_heads, bool) or num_heads <= 0 or d_model % num_heads:
+        if not is_integral(num_heads) or num_heads <= 0 or d_model % num_heads:
             raise ValueError(f"num_heads must be a positive int dividing d_model={d_model}, got {num_heads!r}")
+        num_heads = int(num_heads)
         self.d_model, self.num_heads, self.head_dim = d_model, num_heads, d_model // num_heads
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)

@@ -38,9 +38,21 @@ def _tmp(path: Path) -> str:
 def _file_mode() -> int:
     """0o666 less the umask: what ``open()`` would give a new file (mkstemp and safetensors give 0o600, so a
     run written by one user could not be read by another)."""
-    umask = os.umask(0)
+    return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux shows it (``os.umask`` can only be read by
+    setting it, which another thread creating a file at that moment would see)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -219,6 +231,23 @@ def read_config(ckpt_dir: Path) -> dict:
         raise CheckpointError(f"corrupt checkpoint config {p}: {e}") from None
 
 
+def _check_ties(p: Path, own: dict, sd: dict) -> None:
+    """Refuse names that are one tensor in the model (same storage, offset, shape, strides) but different
+    tensors in the checkpoint: loading would write both into the one tensor and keep whichever came last."""
+    groups: dict = {}
+    for n, t in own.items():
+        if n in sd and t.numel():
+            groups.setdefault((t.data_ptr(), t.storage_offset(), t.shape, t.stride(), t.dtype), []).append(n)
+    for names in groups.values():
+        first = sd[names[0]]
+        for n in names[1:]:
+            other = sd[n]
+            same = other.shape == first.shape and bool(((other == first) | (other.isnan() & first.isnan())).all())
+            if not same:
+                raise CheckpointError(f"checkpoint {p} has different weights for {names[0]} and {n}, which the "
+                                      "model ties (one tensor): it was saved untied (tie_weights differs)")
+
+
 def load_weights(ckpt_dir: Path, model: torch.nn.Module) -> int:
     """Load weights into ``model`` (strict: names and shapes must match); returns the stored step."""
     p = Path(ckpt_dir) / WEIGHTS
@@ -239,13 +268,7 @@ def load_weights(ckpt_dir: Path, model: torch.nn.Module) -> int:
     if missing or unexpected or bad:
         raise CheckpointError(f"checkpoint {p} does not match the model: missing {missing[:5]}, "
                               f"unexpected {unexpected[:5]}, shape mismatch {bad[:5]}")
-    # names the model ties (one tensor) but the checkpoint saved as different tensors: loading would write
-    # both into the one tensor and keep whichever came last
-    for n in sd:
-        for m in sd:
-            if n < m and own[n].data_ptr() == own[m].data_ptr() and not torch.equal(sd[n], sd[m]):
-                raise CheckpointError(f"checkpoint {p} has different weights for {n} and {m}, which the model "
-                                      "ties (one tensor): it was saved untied (tie_weights differs)")
+    _check_ties(p, own, sd)
     model.load_state_dict(sd, strict=False)
     return int(meta.get("step", 0))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from minrnn.ops.validation import is_integral
 from minrnn.train import checkpoint as ck
 from minrnn.train.config import TrainConfig, lr_at
 from minrnn.train.core import optimizer_step
@@ -94,8 +95,10 @@ def fit(model: nn.Module, cfg: TrainConfig, out_dir: str | Path, *, train_batch:
     Each record: step, train_loss (mean since the previous record), val_loss, lr, tokens_per_s (training
     throughput since the previous record), elapsed_s (cumulative training time, evaluation excluded).
     """
-    if stop_at is not None and (isinstance(stop_at, bool) or not isinstance(stop_at, int) or stop_at < 1):
-        raise ValueError(f"stop_at must be an int >= 1 or None, got {stop_at!r}")
+    if stop_at is not None:
+        if not is_integral(stop_at) or stop_at < 1:
+            raise ValueError(f"stop_at must be an int >= 1 or None, got {stop_at!r}")
+        stop_at = int(stop_at)
     out = Path(out_dir)
     device = resolve_device(cfg.device)
     info = setup(device.type)

@@ -27,7 +27,8 @@ def exp_diff(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """exp(x - m) for x <= m, and exactly 1 where x == m == -inf (where x - m is NaN); the NaN never reaches
     the gradient, because the difference, not the exponential, is masked. Only that case is masked: masking
     every x == m also cut the gradient at finite ties of the running maximum (two equal scores), where the
-    output, a softmax, is smooth."""
+    output, a softmax, is smooth. Scores must be finite or -inf (masked): softmax is undefined at +inf, and
+    the backends differ there (so they may for NaN scores)."""
     return torch.exp(torch.where((x == m) & torch.isinf(x), 0.0, x - m))
 
 
