@@ -94,3 +94,14 @@ def test_shared_views_and_empty_buffers_are_not_mistaken_for_ties(tmp_path):
 
     save_checkpoint(tmp_path / "ck", M(), {}, step=2)
     assert load_weights(tmp_path / "ck", M()) == 2
+
+
+def test_no_progress_is_not_stored_into_the_resumed_run_and_evals_still_print(tmp_path, text_file, tiny, capsys):
+    import json
+
+    out = tmp_path / "p"
+    assert lm.main([*_args(text_file, tiny, out), "--stop-at", "3"]) == 0  # tiny has --no-progress
+    assert "step 3: train" in capsys.readouterr().err  # one line per evaluation without the bar
+    args = [a for a in _args(text_file, tiny, out) if a != "--no-progress"]
+    assert lm.main([*args, "--resume"]) == 0
+    assert json.loads((out / "config.json").read_text())["train"]["progress"] is True

@@ -126,9 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads((out_dir / args.json_name).read_text())
         print("\n".join(plot(result, out_dir, Path(args.json_name).stem.replace("streaming", ""))))
         return 0
+    from minrnn.devices import check_threads
+
     if args.max_tokens < 1:
         raise ValueError(f"--max-tokens must be >= 1, got {args.max_tokens}")
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(check_threads(args.threads))
     shape = (args.max_tokens, args.d_model, args.nhead, args.dim_feedforward, args.layers, args.batch)
     if args.worker:
         print(json.dumps(stream(args.worker, *shape)))
@@ -138,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "minrnn.bench.streaming", "--worker", kind]
         for flag in ("threads", "max_tokens", "d_model", "nhead", "dim_feedforward", "layers", "batch"):
             cmd += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:  # the worker's own message, not CalledProcessError's command line
+            why = (out.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ValueError(f"the {kind} streaming worker failed: {why}")
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

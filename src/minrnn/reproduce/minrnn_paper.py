@@ -111,6 +111,18 @@ def _done(cfg: dict, runs: list[dict]) -> bool:
 
 
 _MISSING = object()
+_IDENTITY = ("task", "env", "dataset", "mixer", "n_layers", "seed")  # with the group: one planned config each
+
+
+def _same_slot_other_config(cfg: dict, group, runs: list[dict]) -> dict | None:
+    """A saved run of the same (task, env, dataset, mixer, n_layers, seed, group) as ``cfg`` but with other
+    values: a resume with other --set values would add it as another seed of the same cell."""
+    for r in runs:
+        rc = r.get("config", {})
+        if (all(rc.get(k) == cfg.get(k) for k in _IDENTITY if k in cfg) and r.get("group") == group
+                and not _done(cfg, [r])):
+            return r
+    return None
 
 
 def _matches(cfg: dict, where: dict) -> bool:
@@ -167,6 +179,11 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
             if resume and _done(cfg, result["runs"]):
                 print(f"[{exp} {i + 1}/{len(configs)}] {label}: saved already (--resume)", flush=True)
                 continue
+            other = _same_slot_other_config(cfg, group, result["runs"]) if resume else None
+            if other is not None:
+                diff = {k: (other["config"].get(k), v) for k, v in cfg.items() if other["config"].get(k) != v}
+                raise ValueError(f"--resume: the saved run {label} was made with other values {diff} (saved, now); "
+                                 "resume with the same --set values, or rerun it with --where (without --resume)")
             print(f"[{exp} {i + 1}/{len(configs)}] {label} ...", flush=True)
             r = run(cfg)
             if group:
@@ -238,20 +255,44 @@ def _parse_kv(items: list[str], flag: str) -> dict:
     return out
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _check_keys(exps, scale: str, overrides: dict, where: dict) -> None:
+    """--set / --where keys must be keys of some planned config (a typo silently ran the preset)."""
+    keys = {"group"}
+    for exp in exps:
+        for c in plan(exp, scale, None):
+            keys |= set(c)
+    for flag, given in (("--set", overrides), ("--where", where)):
+        unknown = sorted(set(given) - keys)
+        if unknown:
+            raise ValueError(f"{flag}: unknown key(s) {unknown}; the planned configs have {sorted(keys)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="minrnn reproduce minrnn-paper", description=__doc__.splitlines()[0])
     p.add_argument("--scale", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=None, help="run only these experiments")
     p.add_argument("--out-dir", default="docs/results", help="report folder (JSON goes to OUT/data)")
-    p.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
-    p.add_argument("--limit", type=int, default=None, help="run only the first N configs of each experiment")
+    p.add_argument("--seeds", type=_positive, default=None, help="override the number of seeds")
+    p.add_argument("--limit", type=_positive, default=None, help="run only the first N configs of each experiment")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="override config keys of every run (value parsed as JSON), e.g. --set steps=10")
     p.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE",
                    help="run only the planned configs with these values, e.g. --where mixer=mamba (saved runs of "
                         "other configs are kept; an experiment with no matching config is skipped)")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--threads", type=_positive, default=None, help="torch.set_num_threads")
     p.add_argument("--report-only", action="store_true", help="only rebuild the markdown from saved JSON")
+    p.add_argument("--allow-cpu", action="store_true",
+                   help="run --scale gpu experiments although their tasks train on the CPU (see the error)")
     p.add_argument("--resume", action="store_true",
                    help="keep the runs already in OUT's JSON and run only the missing ones (after a crash)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
@@ -262,6 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(a.threads)
     out = Path(a.out_dir)
     overrides, where = _parse_kv(a.set, "--set"), _parse_kv(a.where, "--where")
+    if not a.report_only and not a.merge:
+        _check_keys(a.only or EXPERIMENTS, a.scale, overrides, where)
+        cpu_only = [e for e in (a.only or EXPERIMENTS) if e != "runtime"]
+        if a.scale == "gpu" and cpu_only and not a.allow_cpu:
+            raise ValueError(f"--scale gpu: {', '.join(cpu_only)} train on the CPU (their tasks have no device "
+                             "option yet; only runtime uses CUDA), where the paper's configurations take weeks "
+                             "(selective copying alone ~1000 h); pass --allow-cpu to run them anyway")
     if a.merge:
         exps = a.only or [e for e in EXPERIMENTS if e != "runtime"
                           and (out / "data" / f"minrnn_{e}.json").is_file()
@@ -271,17 +319,21 @@ def main(argv: list[str] | None = None) -> int:
         for exp in exps:
             merge_runs(exp, out, [Path(m) for m in a.merge])
             print(f"merged {exp}", flush=True)
-    elif not a.report_only:
+    failed = []
+    if not a.merge and not a.report_only:
         for exp in a.only or EXPERIMENTS:
             print(f"=== {exp} ({a.scale}) ===", flush=True)
             t0 = time.perf_counter()
             try:
                 run_experiment(exp, a.scale, out, a.seeds, a.limit, overrides, where, resume=a.resume)
-            except (ImportError, FileNotFoundError, ValueError) as e:
+            except (ImportError, FileNotFoundError, ValueError) as e:  # go on with the others, fail at the end
                 print(f"!!! {exp} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+                failed.append(f"{exp} ({type(e).__name__}: {e})")
             print(f"=== {exp} took {time.perf_counter() - t0:.0f}s ===", flush=True)
             write_report(out)
     print(f"wrote {write_report(out)}")
+    if failed:
+        raise ValueError(f"{len(failed)} experiment(s) failed: " + "; ".join(failed))
     return 0
 
 

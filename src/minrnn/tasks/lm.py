@@ -99,6 +99,8 @@ def resolve_configs(args, stored: dict | None = None) -> tuple[BackboneConfig, d
     train = TrainConfig.from_dict(cfg["train"])
     if getattr(args, "no_progress", False):
         train.progress = False
+    elif stored is not None and not any(s.startswith("train.progress=") for s in (args.set or [])):
+        train.progress = True  # a bar turned off for the first part of a run is not off for the rest
     return backbone, {"tie_weights": tie}, train
 
 

@@ -8,6 +8,7 @@ are checkpointed, so a resumed CPU run reproduces the uninterrupted run's losses
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
@@ -247,9 +248,12 @@ def _fit(model, cfg, out, device, info, train_batch, eval_batches, loss_fn, run_
                 from minrnn.train.plot import plot_losses
 
                 plot_losses(records, out / CURVE, title)
+                line = (f"step {step + 1}: train {train_loss:.4f}  val {val_loss:.4f}  "
+                        f"{rec['tokens_per_s']:.0f} tok/s  {elapsed:.0f}s")
                 if bar is not None:
-                    bar.write(f"step {step + 1}: train {train_loss:.4f}  val {val_loss:.4f}  "
-                              f"{rec['tokens_per_s']:.0f} tok/s  {elapsed:.0f}s")
+                    bar.write(line)
+                else:  # without the bar (e.g. a log file), still one line per evaluation
+                    print(line, file=sys.stderr, flush=True)
             barrier(info)
             t0 = time.perf_counter()
     if start < end < cfg.steps and end % cfg.eval_every:  # stop_at between records: keep those steps
