@@ -41,7 +41,8 @@ from collections.abc import Callable, Iterator
 import torch
 
 import minrnn.functional as MF
-from minrnn.bench.ops import _parse_ints, machine_info, time_it, write_results
+from minrnn.argtypes import positive_ints
+from minrnn.bench.ops import machine_info, time_it, write_results
 
 #: datasheet memory bandwidth in bytes/s by a model name in ``torch.cuda.get_device_name()`` (first key found as
 #: whole words: "L4" does not match "NVIDIA L40", nor "A100" "RTX A1000")
@@ -278,7 +279,7 @@ def bench_sweep(B: int, T: int, D: int, dtype, device: str, timer, ops=("min_gru
 
 
 def _shape(text: str) -> tuple[int, int, int]:
-    vals = _parse_ints(text.replace("x", ","))
+    vals = positive_ints(text.replace("x", ","))
     if len(vals) != 3:
         raise argparse.ArgumentTypeError(f"expected a shape BxTxD like 16x2048x256, got {text!r}")
     return tuple(vals)
@@ -296,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="BxTxD list for 'sweep' (first the small grid, where segment and look-back matter)")
     p.add_argument("--sweep-ops", default="min_gru", help="comma-separated ops for 'sweep'")
     p.add_argument("--hidden", type=int, default=128, help="'step': layer width (the runtime preset's)")
-    p.add_argument("--step-shape", type=_parse_ints, default=[64, 4096], help="'step': B,T (the paper's)")
+    p.add_argument("--step-shape", type=positive_ints, default=[64, 4096], help="'step': B,T (the paper's)")
     p.add_argument("--copy-mb", type=int, default=1024, help="'copy': MiB copied")
     p.add_argument("--repeats", type=int, default=10, help="timed runs per case (median)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 import minrnn.functional as MF
+from minrnn.argtypes import positive_int, positive_ints
 from minrnn.cpu_memory import MODES
 from minrnn.cpu_memory import configure as configure_malloc
 from minrnn.layers import MinGRU, MinLSTM
@@ -270,26 +271,6 @@ def _fmt_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _parse_ints(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v]
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from e
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
-    return values
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from e
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 #: sizes of a full run and of ``--quick``; a flag given on the command line wins over both
 _SIZES = {
     "full": dict(B=16, T=[512, 1024, 2048, 4096], D=[64, 256], contexts=[1024, 65536], steps=200, repeats=7,
@@ -310,18 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
         show = (lambda v: ",".join(map(str, v))) if isinstance(full, list) else str
         return f"(default {show(full)}; --quick: {show(quick)})"
 
-    p.add_argument("--B", type=_positive, default=None, help=f"batch size {sizes('B')}")
-    p.add_argument("--T", type=_parse_ints, default=None, help=f"sequence lengths {sizes('T')}")
-    p.add_argument("--D", type=_parse_ints, default=None, help=f"widths {sizes('D')}")
-    p.add_argument("--contexts", type=_parse_ints, default=None, help=f"step(): context lengths {sizes('contexts')}")
-    p.add_argument("--steps", type=_positive, default=None,
+    p.add_argument("--B", type=positive_int, default=None, help=f"batch size {sizes('B')}")
+    p.add_argument("--T", type=positive_ints, default=None, help=f"sequence lengths {sizes('T')}")
+    p.add_argument("--D", type=positive_ints, default=None, help=f"widths {sizes('D')}")
+    p.add_argument("--contexts", type=positive_ints, default=None, help=f"step(): context lengths {sizes('contexts')}")
+    p.add_argument("--steps", type=positive_int, default=None,
                    help=f"step(): tokens timed per measurement {sizes('steps')}")
-    p.add_argument("--repeats", type=_positive, default=None, help=f"timed runs per case (median) {sizes('repeats')}")
-    p.add_argument("--slow-repeats", type=_positive, default=None,
+    p.add_argument("--repeats", type=positive_int, default=None,
+                   help=f"timed runs per case (median) {sizes('repeats')}")
+    p.add_argument("--slow-repeats", type=positive_int, default=None,
                    help=f"timed runs of the slow baselines {sizes('slow_repeats')}")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16", "float16"])
-    p.add_argument("--threads", type=_positive, default=None, help="torch.set_num_threads (default: torch's)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--malloc", choices=MODES, default=None,
                    help="keep: freed memory stays in the heap, so reuse costs no page faults (minrnn.cpu_memory); "
                         "default: glibc's own policy (default: $MINRNN_CPU_MALLOC, else default)")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from minrnn.argtypes import positive_int
 from minrnn.reproduce import sections
 from minrnn.reproduce.report import load_json, machine_info, save_json
 from minrnn.reproduce.rl_section import rl_summary
@@ -255,16 +256,6 @@ def _parse_kv(items: list[str], flag: str) -> dict:
     return out
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _check_keys(exps, scale: str, overrides: dict, where: dict) -> None:
     """--set / --where keys must be keys of some planned config (a typo silently ran the preset)."""
     keys = {"group"}
@@ -282,14 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", choices=("cpu", "gpu"), default="cpu")
     p.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=None, help="run only these experiments")
     p.add_argument("--out-dir", default="docs/results", help="report folder (JSON goes to OUT/data)")
-    p.add_argument("--seeds", type=_positive, default=None, help="override the number of seeds")
-    p.add_argument("--limit", type=_positive, default=None, help="run only the first N configs of each experiment")
+    p.add_argument("--seeds", type=positive_int, default=None, help="override the number of seeds")
+    p.add_argument("--limit", type=positive_int, default=None, help="run only the first N configs of each experiment")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="override config keys of every run (value parsed as JSON), e.g. --set steps=10")
     p.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE",
                    help="run only the planned configs with these values, e.g. --where mixer=mamba (saved runs of "
                         "other configs are kept; an experiment with no matching config is skipped)")
-    p.add_argument("--threads", type=_positive, default=None, help="torch.set_num_threads")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch.set_num_threads")
     p.add_argument("--report-only", action="store_true", help="only rebuild the markdown from saved JSON")
     p.add_argument("--allow-cpu", action="store_true",
                    help="run --scale gpu experiments although their tasks train on the CPU (see the error)")

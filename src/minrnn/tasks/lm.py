@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from minrnn.argtypes import positive_int
 from minrnn.data import CharCorpus, CharVocab, resolve_text_source, sample_batch
 from minrnn.devices import check_device, check_threads
 from minrnn.models import BackboneConfig, CausalLM, LMConfig
@@ -39,16 +40,6 @@ FLAGS = {  # argparse dest -> (section, key)
 }
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="minrnn train lm", description="Train a character-level language model.")
     p.add_argument("--data", help="a UTF-8 text file, or 'shakespeare' (MINRNN_DATA_DIR, cache, or download);"
@@ -58,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override, e.g. model.mixer=mamba or train.lr=1e-3 (repeatable)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--stop-at", type=_positive_int, help="stop after this step (the schedule still spans --steps)")
+    p.add_argument("--stop-at", type=positive_int, help="stop after this step (the schedule still spans --steps)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     g = p.add_argument_group("model/train shortcuts")
