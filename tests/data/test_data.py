@@ -147,3 +147,14 @@ def test_a_folder_named_like_the_corpus_does_not_shadow_it(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     (tmp_path / "shakespeare").mkdir()
     assert corpora.resolve_text_source("shakespeare").name == "input.txt"
+
+
+def test_a_fallback_cached_before_checksums_is_used_offline_with_a_warning(tmp_path, monkeypatch):
+    _no_net(monkeypatch)
+    monkeypatch.delenv("MINRNN_DATA_DIR", raising=False)
+    monkeypatch.setenv("MINRNN_CACHE_DIR", str(tmp_path))
+    old = tmp_path / "shakespeare_gutenberg" / "input.txt"
+    old.parent.mkdir()
+    old.write_text("First play.\n")
+    with pytest.warns(RuntimeWarning, match="unverified"):
+        assert resolve_dataset("shakespeare", verbose=False) == old

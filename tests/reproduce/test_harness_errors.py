@@ -50,7 +50,7 @@ def test_aaren_report_goes_beside_a_given_out_dir(tmp_path, monkeypatch):
     from minrnn.reproduce import aaren_paper
 
     monkeypatch.chdir(tmp_path)
-    assert aaren_paper.main(["--only", "params", "--out-dir", str(tmp_path / "scratch" / "data")]) == 0
+    assert aaren_paper.main(["--only", "params", "--out-dir", str(tmp_path / "scratch")]) == 0
     assert (tmp_path / "scratch" / "aaren-paper.md").is_file()
     assert not (tmp_path / "docs").exists()
 

@@ -97,3 +97,11 @@ def test_load_tpp_refuses_files_whose_gaps_would_be_negative(tmp_path, times, of
     # a new sequence may start earlier than the previous one ended
     np.savez(f, arrival_times=np.array([5.0, 6.0, 1.0]), offsets=np.array([0, 2, 3]), t_max=np.array(10.0))
     assert len(load_tpp("taxi", tmp_path)) == 2
+
+
+def test_load_tpp_refuses_nan_times(tmp_path):
+    f = tmp_path / "tpp" / "triangular-tpp" / "taxi.npz"
+    f.parent.mkdir(parents=True)
+    np.savez(f, arrival_times=np.array([1.0, np.nan]), offsets=np.array([0, 2]), t_max=np.array(10.0))
+    with pytest.raises(ValueError, match="must be finite"):
+        load_tpp("taxi", tmp_path)

@@ -105,3 +105,18 @@ def test_no_progress_is_not_stored_into_the_resumed_run_and_evals_still_print(tm
     args = [a for a in _args(text_file, tiny, out) if a != "--no-progress"]
     assert lm.main([*args, "--resume"]) == 0
     assert json.loads((out / "config.json").read_text())["train"]["progress"] is True
+
+
+def test_progress_false_from_a_config_file_holds_on_resume(tmp_path):
+    import dataclasses
+
+    from minrnn.tasks.lm import build_parser, resolve_configs
+
+    quiet = tmp_path / "quiet.json"
+    quiet.write_text('{"train": {"progress": false}}')
+    _, _, fresh = resolve_configs(build_parser().parse_args(["--out", "x", "--config", str(quiet)]), None)
+    stored = {"model": {"backbone": {}, "tie_weights": False}, "train": dataclasses.asdict(fresh)}
+    args = build_parser().parse_args(["--out", "x", "--resume", "--config", str(quiet)])
+    assert resolve_configs(args, stored)[2].progress is False
+    args = build_parser().parse_args(["--out", "x", "--resume"])
+    assert resolve_configs(args, stored)[2].progress is True

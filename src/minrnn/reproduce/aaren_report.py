@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -218,7 +219,7 @@ def rl_section(doc) -> tuple[list[str], list]:
     return out + [""], pairs
 
 
-def streaming_section(doc) -> list[str]:
+def streaming_section(doc, images: str = "data") -> list[str]:
     out = ["## 5. Efficiency: streaming one token at a time", ""]
     if doc is None:
         return out + ["_not run (no aaren_streaming.json)._", ""]
@@ -260,7 +261,7 @@ def streaming_section(doc) -> list[str]:
                    f"{pts[n1]['state_bytes']:,} bytes; peak RSS grew by {growth / 2**20:.1f} MiB over the "
                    "stream.")
     out += ["", "Both plot axes are logarithmic: slope 0 = constant, 1 = linear, 2 = quadratic.", "",
-            "![memory](data/aaren_streaming_memory.png) ![time](data/aaren_streaming_time.png)", ""]
+            f"![memory]({images}/aaren_streaming_memory.png) ![time]({images}/aaren_streaming_time.png)", ""]
     return out
 
 
@@ -322,6 +323,7 @@ def comparison_plot(pairs: list, path: Path) -> bool:
 
 def write_report(data_dir: Path, report: Path) -> str:
     data_dir = Path(data_dir)
+    images = Path(os.path.relpath(data_dir.resolve(), Path(report).resolve().parent)).as_posix()  # plots' folder
     docs = {s: _load(data_dir / f"aaren_{s}.json") for s in
             ("params", "tpp", "forecasting", "classification", "streaming")}
     tpp, p1 = tpp_section(docs["tpp"])
@@ -367,9 +369,9 @@ def write_report(data_dir: Path, report: Path) -> str:
         lines += ["Reductions at this scale (to fit the CPU budget):", ""] + [f"- {r}" for r in red] + [""]
     lines += summary(pairs)
     if plot_ok:
-        lines += ["![Aaren vs Transformer per dataset](data/aaren_vs_transformer.png)", ""]
+        lines += [f"![Aaren vs Transformer per dataset]({images}/aaren_vs_transformer.png)", ""]
     lines += params_section(docs["params"]) + tpp + fc + cl + rl
-    lines += streaming_section(docs["streaming"]) + DEVIATIONS
+    lines += streaming_section(docs["streaming"], images) + DEVIATIONS
     text = "\n".join(lines) + "\n"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text)

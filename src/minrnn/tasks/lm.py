@@ -68,7 +68,8 @@ def resolve_configs(args, stored: dict | None = None) -> tuple[BackboneConfig, d
     -> (BackboneConfig, LMConfig extras, TrainConfig)."""
     if stored is not None:
         model = {**stored["model"]["backbone"], "tie_weights": stored["model"].get("tie_weights", False)}
-        cfg = {"model": model, "train": dict(stored["train"])}
+        # a bar turned off for the first part of a run is not off for the rest (unless --config/--set say so)
+        cfg = {"model": model, "train": {**stored["train"], "progress": True}}
     else:
         cfg = {"model": dict(DEFAULT_MODEL), "train": dict(DEFAULT_TRAIN)}
     for sec, vals in load_json_config(args.config).items():
@@ -90,8 +91,6 @@ def resolve_configs(args, stored: dict | None = None) -> tuple[BackboneConfig, d
     train = TrainConfig.from_dict(cfg["train"])
     if getattr(args, "no_progress", False):
         train.progress = False
-    elif stored is not None and not any(s.startswith("train.progress=") for s in (args.set or [])):
-        train.progress = True  # a bar turned off for the first part of a run is not off for the rest
     return backbone, {"tie_weights": tie}, train
 
 

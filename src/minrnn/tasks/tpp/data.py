@@ -74,6 +74,8 @@ def _check_tpp(name: str, path, d, t: np.ndarray, off: np.ndarray) -> None:
     def bad(why: str) -> ValueError:
         return ValueError(f"TPP dataset {name!r} ({path}): {why}")
 
+    if not np.isfinite(t).all():
+        raise bad("arrival times must be finite (no NaN or inf)")
     if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != len(t) or np.any(np.diff(off) < 0):
         raise bad(f"offsets must rise from 0 to len(arrival_times) = {len(t)}")
     starts = np.zeros(len(t), dtype=bool)
