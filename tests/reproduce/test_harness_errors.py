@@ -58,3 +58,20 @@ def test_aaren_report_goes_beside_a_given_out_dir(tmp_path, monkeypatch):
 def test_scale_gpu_refuses_the_tasks_that_train_on_the_cpu(tmp_path):
     with pytest.raises(ValueError, match="--scale gpu: selective_copy train on the CPU"):
         minrnn_paper.main(["--scale", "gpu", "--only", "selective_copy", "--out-dir", str(tmp_path)])
+
+
+def test_set_applies_to_every_run_of_the_experiment(tmp_path):
+    """A key the main runs' plan leaves at the default (eval_every, n_layers for selective copying) was
+    accepted and silently dropped for them."""
+    assert minrnn_paper.main(["--only", "selective_copy", "--limit", "1", "--threads", "1", "--out-dir",
+                              str(tmp_path), "--set", "steps=2", "n_layers=1", "eval_every=1"]) == 0
+    cfg = json.loads((tmp_path / "data" / "minrnn_selective_copy.json").read_text())["runs"][0]["config"]
+    assert (cfg["steps"], cfg["n_layers"], cfg["eval_every"]) == (2, 1, 1)
+
+
+def test_shakespeare_config_is_checked_up_front():
+    from minrnn.reproduce.shakespeare import ShakespeareConfig
+
+    for bad in ({"eval_batches": 0}, {"batch_size": 0}, {"warmup_steps": -5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            ShakespeareConfig(**bad)

@@ -15,6 +15,7 @@ count.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -106,6 +107,22 @@ def _runner(exp: str):
     return run
 
 
+def settable(exp: str, scale: str) -> set[str]:
+    """The keys ``--set`` may give for ``exp``: the fields of its task's config (the runtime benchmark: the keys
+    of its plan). Every run of the experiment gets them, also runs whose plan leaves them at the default."""
+    if exp == "runtime":
+        return set().union(*plan(exp, scale, None))
+    if exp == "selective_copy":
+        from minrnn.tasks.selective_copy import SelectiveCopyConfig as cls
+    elif exp == "shakespeare":
+        from minrnn.reproduce.shakespeare import ShakespeareConfig as cls
+    elif exp == "chomsky":
+        from minrnn.tasks.chomsky.train import ChomskyConfig as cls
+    else:
+        from minrnn.tasks.rl.train import RLConfig as cls
+    return {f.name for f in dataclasses.fields(cls)}
+
+
 def _done(cfg: dict, runs: list[dict]) -> bool:
     """Whether a saved run has exactly the values of ``cfg`` (its config may hold more keys: defaults)."""
     return any(all(r.get("config", {}).get(k) == v for k, v in cfg.items()) for r in runs)
@@ -148,7 +165,8 @@ def run_experiment(exp: str, scale: str, out_dir: Path, seeds: int | None = None
         print(f"[{exp}] no planned config matches --where {where}: skipped, saved results left as they are",
               flush=True)
         return None
-    configs = [{**c, **{k: v for k, v in (overrides or {}).items() if k in c}} for c in configs[:limit]]
+    keys = settable(exp, scale)
+    configs = [{**c, **{k: v for k, v in (overrides or {}).items() if k in keys}} for c in configs[:limit]]
     (out_dir / "data").mkdir(parents=True, exist_ok=True)
     result = {"experiment": exp, "scale": scale, "machine": machine_info(), "runs": []}
     path = out_dir / "data" / f"minrnn_{exp}.json"
@@ -257,15 +275,17 @@ def _parse_kv(items: list[str], flag: str) -> dict:
 
 
 def _check_keys(exps, scale: str, overrides: dict, where: dict) -> None:
-    """--set / --where keys must be keys of some planned config (a typo silently ran the preset)."""
-    keys = {"group"}
+    """--set keys must be config fields of some selected experiment, --where keys keys of some planned config
+    (a typo silently ran the preset)."""
+    planned, fields = {"group"}, set()
     for exp in exps:
         for c in plan(exp, scale, None):
-            keys |= set(c)
-    for flag, given in (("--set", overrides), ("--where", where)):
+            planned |= set(c)
+        fields |= settable(exp, scale)
+    for flag, given, keys in (("--set", overrides, fields), ("--where", where, planned)):
         unknown = sorted(set(given) - keys)
         if unknown:
-            raise ValueError(f"{flag}: unknown key(s) {unknown}; the planned configs have {sorted(keys)}")
+            raise ValueError(f"{flag}: unknown key(s) {unknown}; the selected experiments have {sorted(keys)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from minrnn.data.locate import data_path
+from minrnn.tasks.checks import check_ints
 from minrnn.tasks.trainer import TaskTrainConfig, fit
 from minrnn.train.core import seed_everything
 
@@ -47,6 +48,10 @@ class ShakespeareConfig:
     max_seconds: float = 0.0
     progress: bool = True
 
+    def __post_init__(self):
+        check_ints(self, positive=("d_model", "n_layers", "num_heads", "block_size", "batch_size", "eval_batches"),
+                   non_negative=("steps", "eval_every", "warmup_steps", "seed"))
+
 
 PRESETS = {
     "gpu": {},
@@ -74,6 +79,8 @@ def run(config: ShakespeareConfig | dict) -> dict:
         mixer=cfg.mixer, d_model=cfg.d_model, n_layers=cfg.n_layers, expansion=cfg.expansion,
         num_heads=cfg.num_heads, conv_kernel=cfg.conv_kernel, dropout=cfg.dropout)))
     T = cfg.block_size
+    if T >= len(val) - 1:
+        raise ValueError(f"block_size={T} must be shorter than the validation split ({len(val)} characters) - 1")
 
     def windows(src, starts):
         idx = starts[:, None] + torch.arange(T + 1)

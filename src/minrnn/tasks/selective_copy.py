@@ -142,6 +142,7 @@ def run(config: SelectiveCopyConfig | dict) -> dict:
     curve = out.pop("losses")
     out["loss_curve"] = curve[:: max(1, len(curve) // 100)]
     return {"config": asdict(cfg), "accuracy": res.evals[-1]["accuracy"], "train": out,
+            "truncated": out["truncated"], "steps_done": out["steps_done"],
             "n_params": sum(p.numel() for p in model.parameters()), "wall_time_s": time.perf_counter() - t0}
 
 
@@ -152,5 +153,5 @@ def main(argv: list[str] | None = None) -> int:
         fields=(("mixer", str), ("seq_len", int), ("n_tokens", int), ("n_layers", int), ("d_model", int),
                 ("expansion", float), ("steps", int), ("batch_size", int), ("lr", float), ("seed", int),
                 ("eval_batches", int), ("max_seconds", float)),
-        summarize=lambda r: {"mixer": r["config"]["mixer"], "accuracy": r["accuracy"],
-                             "wall_time_s": r["wall_time_s"]})
+        summarize=lambda r: {"mixer": r["config"]["mixer"], "accuracy": r["accuracy"], "steps_done": r["steps_done"],
+                             "truncated": r["truncated"], "wall_time_s": r["wall_time_s"]})
