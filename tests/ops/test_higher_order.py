@@ -190,3 +190,16 @@ def test_compiled_per_sample_gradients_through_a_layer():
     want, got = fn(params, x), torch.compile(fn)(params, x)
     for name in want:
         torch.testing.assert_close(got[name], want[name])
+
+
+def test_forward_mode_dual_tensors_skip_the_compiled_kernels():
+    """torch.autograd.forward_ad: the fused kernels have no jvp, so auto takes the chunked scan."""
+    import torch.autograd.forward_ad as fwAD
+
+    x = torch.randn(2, 5, 3, **F64)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, torch.ones_like(x))
+        got = fwAD.unpack_dual(F.min_gru(d, 2 * d)[0]).tangent
+        want = fwAD.unpack_dual(F.min_gru(d, 2 * d, backend="reference")[0]).tangent
+        torch.testing.assert_close(got, want)
+        assert fwAD.unpack_dual(minrnn.MinGRU(3, 4).double()(d)[0]).tangent.shape == (2, 5, 4)

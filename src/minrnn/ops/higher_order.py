@@ -8,8 +8,9 @@ differentiates that. Same values, a graph autograd can differentiate again; it c
 time, and is only taken when such a graph is asked for.
 
 torch.func transforms (``grad``, ``vmap``, ``jacrev``, ...) wrap tensors in a way the kernels cannot read
-(no data pointer): :func:`transformed` tells the registry to skip backends registered with
-``transforms=False`` there (``backend="auto"`` then takes ``chunked``).
+(no data pointer), and forward-mode dual tensors need a ``jvp`` the kernels do not have: :func:`transformed`
+tells the registry to skip backends registered with ``transforms=False`` there (``backend="auto"`` then takes
+``chunked``).
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.autograd.forward_ad as forward_ad
 
 
 def transformed(*tensors: torch.Tensor | None) -> bool:
-    """True when any tensor is wrapped by a torch.func transform (grad, vmap, jvp, ...). False while
+    """True when any tensor is wrapped by a torch.func transform (grad, vmap, jvp, ...) or carries a
+    forward-mode tangent (``torch.autograd.forward_ad`` dual tensors: the kernels have no jvp). False while
     torch.compile traces (dynamo cannot trace the check: it would break the graph there)."""
     if torch.compiler.is_compiling():
         return False
-    return any(t is not None and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+    return any(t is not None and (torch._C._functorch.is_functorch_wrapped_tensor(t)
+                                  or forward_ad.unpack_dual(t).tangent is not None) for t in tensors)
 
 
 def _composite(op: str):
