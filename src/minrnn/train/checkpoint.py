@@ -15,12 +15,13 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 from safetensors.torch import safe_open as _safe_open
+
+from minrnn.files import atomic_write, new_file_mode
 
 WEIGHTS, CONFIG, TRAINER = "model.safetensors", "config.json", "trainer.pt"
 
@@ -29,38 +30,8 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt, or does not match the model."""
 
 
-def _tmp(path: Path) -> str:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    return tmp
-
-
-def _file_mode() -> int:
-    """0o666 less the umask: what ``open()`` would give a new file (mkstemp and safetensors give 0o600, so a
-    run written by one user could not be read by another)."""
-    return 0o666 & ~current_umask()
-
-
-def current_umask() -> int:
-    """The process umask, read without changing it where Linux shows it (``os.umask`` can only be read by
-    setting it, which another thread creating a file at that moment would see)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    Path(tmp).write_text(text, encoding="utf-8")
-    os.chmod(tmp, _file_mode())
-    os.replace(tmp, path)
+    atomic_write(path, text.encode("utf-8"))
 
 
 def _state_dict_for_save(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -113,7 +84,7 @@ def _fsync(path: Path) -> None:
 
 def _write_file(path: Path, write) -> None:
     write(str(path))
-    os.chmod(path, _file_mode())
+    os.chmod(path, new_file_mode())
     _fsync(path)
 
 
