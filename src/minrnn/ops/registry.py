@@ -145,14 +145,16 @@ def _unsupported(op: str, name: str, tensors) -> Exception:
     return ValueError(f"backend {name!r} of {op} does not support these inputs (device {dev}){why}")
 
 
-def _usable(b: Backend, tensors) -> bool:
-    return (b.transforms or not transformed(*tensors)) and b.supports(*tensors)
+def _usable(b: Backend, tensors, wrapped: bool) -> bool:
+    """``wrapped``: :func:`transformed` of the op's tensors, checked once per call, not once per backend."""
+    return (b.transforms or not wrapped) and b.supports(*tensors)
 
 
 def resolve(op: str, name: str, *tensors: torch.Tensor | None) -> Backend:
     """Return the backend ``name`` of ``op``; ``"auto"`` picks the best one supporting ``tensors``."""
+    wrapped = transformed(*tensors)
     for b in _candidates(op, name):
-        if _usable(b, tensors):
+        if _usable(b, tensors, wrapped):
             return b
     raise _unsupported(op, name, tensors)
 
@@ -172,12 +174,12 @@ def select(op: str, name: str, raw: tuple, convert: Callable[[], tuple]) -> tupl
         # float32/float64 go in as they are, unless they are mixed: then all take the accumulation dtype
         args = raw if len({t.dtype for t in raw if t is not None}) == 1 else convert()
         return resolve(op, name, *args), args
-    converted = None
+    converted, wrapped = None, transformed(*raw)  # a dtype conversion keeps a tensor wrapped or dual
     for b in _candidates(op, name):
-        if b.native_half and _usable(b, raw):
+        if b.native_half and _usable(b, raw, wrapped):
             return b, raw
         if converted is None:
             converted = convert()
-        if _usable(b, converted):
+        if _usable(b, converted, wrapped):
             return b, converted
     raise _unsupported(op, name, raw)
